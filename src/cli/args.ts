@@ -1,0 +1,29 @@
+import { fail } from '../errors.js';
+import type { Vec3 } from '../engine/ops.js';
+
+/** Option parsers shared by the commands; each names the option in its error. */
+export function parseIntList(option: string, text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === '') || values.some((v) => !Number.isInteger(v) || v < 1)) {
+    fail('BAD_INPUT', `${option}: expected comma-separated positive integers, got '${text}'`);
+  }
+  return values;
+}
+
+export function parseVec3(option: string, text: string): Vec3 {
+  const v = parseIntList(option, text);
+  if (v.length !== 3) fail('BAD_INPUT', `${option}: expected three values Z,Y,X, got '${text}'`);
+  return v as unknown as Vec3;
+}
+
+/** `2,2,2/2,2,2/1,1,2` → [[2,2,2],[2,2,2],[1,1,2]]. */
+export function parsePoolList(option: string, text: string): Vec3[] {
+  return text.split('/').map((p) => parseVec3(option, p));
+}
+
+export function parsePositiveInt(option: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) fail('BAD_INPUT', `${option}: expected a positive integer, got '${text}'`);
+  return v;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { StunetError } from '../errors.js';
+import { registerModelInfo } from './model-info.js';
+
+const program = new Command();
+program
+  .name('stunet')
+  .description('STU-Net (scalable 3D U-Nets on nnU-Net) in TypeScript: official checkpoints in, ONNX Runtime inference out')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerModelInfo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // commander already printed its message; --help and --version exit 0.
+    process.exitCode = e.exitCode;
+  } else if (e instanceof StunetError) {
+    console.error(`error: ${e.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env['STUNET_DEBUG'] !== undefined && e instanceof Error) console.error(e.stack);
+    process.exitCode = 1;
+  }
+}
