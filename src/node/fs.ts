@@ -1,0 +1,80 @@
+/**
+ * Node file-system adapter (the only place core code touches disk). Writes are atomic: data goes to a
+ * temporary name in the same directory, then is renamed over the target, so a crash or error never
+ * leaves a half-written file under the final name.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { StunetError, fail } from '../errors.js';
+
+export function readBytes(path: string, what = 'file'): Uint8Array {
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) fail('BAD_INPUT', `${what} '${path}' is a directory, expected a file`);
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (e instanceof StunetError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail('NOT_FOUND', `${what} '${path}' does not exist`);
+    fail('RUNTIME', `cannot read ${what} '${path}': ${(e as Error).message}`);
+  }
+}
+
+export function readText(path: string, what = 'file'): string {
+  return new TextDecoder().decode(readBytes(path, what));
+}
+
+export function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Atomically writes one file (creating parent directories). */
+export function writeAtomic(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempName(path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    fail('RUNTIME', `cannot write '${path}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Writes several files as one unit: all go to temporary names first, and only when every write succeeded
+ * are they renamed into place. A failure removes the temporaries and leaves existing files untouched.
+ */
+export function writeAllAtomic(files: readonly { path: string; data: Uint8Array | string }[]): void {
+  const staged: { tmp: string; path: string }[] = [];
+  try {
+    for (const f of files) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      const tmp = tempName(f.path);
+      staged.push({ tmp, path: f.path });
+      writeFileSync(tmp, f.data);
+    }
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    fail('RUNTIME', `cannot write '${staged[staged.length - 1]?.path ?? '?'}': ${(e as Error).message}`);
+  }
+  for (const s of staged) renameSync(s.tmp, s.path);
+}
