@@ -15,6 +15,16 @@ export default tseslint.config(
     },
   },
   {
+    // node:test's test()/describe() return promises the runner itself awaits.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+      ],
+    },
+  },
+  {
     // Hot loops index typed arrays whose bounds the kernel has checked up front.
     files: ['src/engine/backends/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },

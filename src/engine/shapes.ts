@@ -26,6 +26,13 @@ export function conv3dOutputShape(
   if (bias !== null && !sameShape(bias, [cout])) {
     fail('SHAPE_MISMATCH', `conv3d: bias ${formatShape(bias)} does not match ${cout} output channels`);
   }
+  for (let a = 0; a < 3; a++) {
+    const s = attrs.stride[a];
+    const p = attrs.padding[a];
+    if (!Number.isInteger(s) || (s as number) < 1 || !Number.isInteger(p) || (p as number) < 0) {
+      fail('BAD_INPUT', `conv3d: stride [${attrs.stride.join(', ')}] must be ≥ 1 and padding [${attrs.padding.join(', ')}] ≥ 0 integers`);
+    }
+  }
   const out = [n, cout];
   for (let a = 0; a < 3; a++) {
     const size = x[2 + a] as number;

@@ -1,0 +1,172 @@
+import { InferenceSession, Tensor as OrtTensor, env, listSupportedBackends } from 'onnxruntime-node';
+import { fail, StunetError } from '../errors.js';
+import { formatShape, Tensor } from '../engine/tensor.js';
+
+/**
+ * The only module that imports onnxruntime-node. Sessions take and return our float32 `Tensor`s, in the
+ * model's declared input/output order, and every ORT failure surfaces as a StunetError('RUNTIME').
+ */
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface OrtSessionOptions {
+  /** Threads inside one op (ORT default: one per physical core). */
+  readonly intraOpThreads?: number;
+  /** Threads across independent ops; only matters with parallel execution. */
+  readonly interOpThreads?: number;
+  /**
+   * In priority order; default ['cpu']. 'cuda' needs the CUDA EP binaries, which onnxruntime-node only
+   * downloads at install time with `--onnxruntime-node-install=cuda12` (or ONNXRUNTIME_NODE_INSTALL=cuda12).
+   */
+  readonly executionProviders?: readonly string[];
+  /** Default 'all'. */
+  readonly graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Side files for a model given as bytes: `path` must equal the location written in the model
+   * (ExternalDataFile.location). Not needed when the model is given as a path: ORT then reads the side
+   * file from the model's folder.
+   */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+  /** 0 verbose … 4 fatal; default 3 (errors only). */
+  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+function ortError(what: string, e: unknown, hint = ''): StunetError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StunetError('RUNTIME', `ONNX Runtime failed to ${what}: ${msg}${hint}`, { cause: e });
+}
+
+function positiveInt(name: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 1))
+    fail('BAD_INPUT', `${name} must be a positive integer, got ${v}`);
+}
+
+export class OrtSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  private session: InferenceSession | null;
+
+  private constructor(session: InferenceSession) {
+    this.session = session;
+    this.inputNames = [...session.inputNames];
+    this.outputNames = [...session.outputNames];
+  }
+
+  /** Loads a model from a .onnx path (side files resolve next to it) or from its bytes. */
+  static async create(model: string | Uint8Array, options: OrtSessionOptions = {}): Promise<OrtSession> {
+    positiveInt('intraOpThreads', options.intraOpThreads);
+    positiveInt('interOpThreads', options.interOpThreads);
+    const providers = options.executionProviders ?? ['cpu'];
+    const opts: InferenceSession.SessionOptions = {
+      executionProviders: providers,
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      logSeverityLevel: options.logSeverityLevel ?? 3,
+      ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
+      ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),
+      ...(options.externalData === undefined
+        ? {}
+        : { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) }),
+    };
+    const what = typeof model === 'string' ? `load ONNX model '${model}'` : 'load the ONNX model';
+    const hint = providers.some((p) => p !== 'cpu') ? providerHint(providers) : '';
+    try {
+      const session =
+        typeof model === 'string'
+          ? await InferenceSession.create(model, opts)
+          : await InferenceSession.create(model, opts);
+      return new OrtSession(session);
+    } catch (e) {
+      throw ortError(what, e, hint);
+    }
+  }
+
+  /**
+   * Runs the model. Inputs: one tensor (single-input models), tensors in `inputNames` order, or a map by
+   * name. Returns every output in `outputNames` order.
+   */
+  async run(inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>): Promise<Tensor[]> {
+    const session = this.session;
+    if (session === null) fail('BAD_INPUT', 'this ONNX Runtime session was released; create a new one');
+    const feeds: Record<string, OrtTensor> = {};
+    const byName = inputs instanceof Tensor ? [inputs] : inputs;
+    if (Array.isArray(byName)) {
+      const list = byName as readonly Tensor[];
+      if (list.length !== this.inputNames.length) {
+        fail(
+          'BAD_INPUT',
+          `the model takes ${this.inputNames.length} input(s) (${this.inputNames.join(', ')}), got ${list.length}`,
+        );
+      }
+      list.forEach((t, i) => (feeds[this.inputNames[i] as string] = toOrt(t)));
+    } else {
+      const map = byName as Readonly<Record<string, Tensor>>;
+      for (const name of this.inputNames) {
+        const t = map[name];
+        if (t === undefined) fail('BAD_INPUT', `missing model input '${name}'`);
+        feeds[name] = toOrt(t);
+      }
+    }
+    let results: InferenceSession.ReturnType;
+    try {
+      results = await session.run(feeds);
+    } catch (e) {
+      const shapes = Object.entries(feeds)
+        .map(([k, v]) => `${k} ${formatShape(v.dims)}`)
+        .join(', ');
+      throw ortError(`run the model on ${shapes}`, e);
+    }
+    return this.outputNames.map((name) => {
+      const v = results[name];
+      if (!(v instanceof OrtTensor) || v.type !== 'float32' || !(v.data instanceof Float32Array)) {
+        fail('UNSUPPORTED', `model output '${name}' is not a float32 tensor`);
+      }
+      return new Tensor(v.dims, v.data);
+    });
+  }
+
+  /** Frees the native session; further run() calls fail. Safe to call twice. */
+  async release(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    if (session === null) return;
+    try {
+      await session.release();
+    } catch (e) {
+      throw ortError('release the session', e);
+    }
+  }
+}
+
+function toOrt(t: Tensor): OrtTensor {
+  return new OrtTensor('float32', t.data, t.shape);
+}
+
+/** Convenience for `OrtSession.create`. */
+export function createOrtSession(
+  model: string | Uint8Array,
+  options: OrtSessionOptions = {},
+): Promise<OrtSession> {
+  return OrtSession.create(model, options);
+}
+
+/** Execution providers this onnxruntime-node build knows; `bundled: false` ones need extra binaries. */
+export function supportedProviders(): { name: string; bundled: boolean }[] {
+  return listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
+
+function providerHint(requested: readonly string[]): string {
+  const all = supportedProviders();
+  const bundled = all.filter((p) => p.bundled).map((p) => p.name);
+  const extra = all.filter((p) => !p.bundled).map((p) => p.name);
+  return (
+    ` (requested execution providers: ${requested.join(', ')}; bundled here: ${bundled.join(', ')}` +
+    (extra.length > 0
+      ? `; ${extra.join(', ')} need their binaries, e.g. npm install onnxruntime-node --onnxruntime-node-install=cuda12`
+      : '') +
+    ')'
+  );
+}
+
+export function ortVersion(): string {
+  return env.versions.node ?? env.versions.common;
+}

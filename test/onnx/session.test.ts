@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor } from '../../src/engine/tensor.js';
+import { exportOnnx } from '../../src/onnx/export.js';
+import { createOrtSession, ortVersion, supportedProviders } from '../../src/onnx/session-node.js';
+import { weightsFromMap } from '../../src/onnx/weights.js';
+import * as ref from './reference.js';
+
+// A small conv net, enough work for threads to matter a little.
+const W = ref.randomTensor([4, 2, 3, 3, 3], 21, 0.3);
+const B = ref.randomTensor([4], 22);
+const model = exportOnnx(
+  (ops, p, x) => [
+    ops.leakyRelu(
+      ops.conv3d(x, p.param('w', [4, 2, 3, 3, 3]), p.param('b', [4]), {
+        stride: [1, 1, 1],
+        padding: [1, 1, 1],
+      }),
+      0.01,
+    ),
+  ],
+  {
+    inputShape: [1, 2, 6, 6, 6],
+    weights: weightsFromMap(
+      new Map([
+        ['w', W],
+        ['b', B],
+      ]),
+    ),
+    outputNames: ['y'],
+  },
+).model;
+const X = ref.randomTensor([1, 2, 8, 10, 12], 23);
+
+void test('thread and optimisation options are honoured and do not change the numbers', async () => {
+  const base = await createOrtSession(model, { intraOpThreads: 1 });
+  const expected = (await base.run(X))[0];
+  await base.release();
+  assert.ok(expected !== undefined);
+  for (const options of [
+    { intraOpThreads: 2, interOpThreads: 1 },
+    { intraOpThreads: 4, graphOptimizationLevel: 'disabled' as const },
+    { executionProviders: ['cpu'], graphOptimizationLevel: 'basic' as const },
+  ]) {
+    const s = await createOrtSession(model, options);
+    try {
+      const [y] = await s.run(X);
+      assert.ok(y !== undefined);
+      assert.deepEqual(y.shape, [1, 4, 8, 10, 12]);
+      for (let i = 0; i < y.size; i++)
+        assert.ok(
+          Math.abs((y.data[i] as number) - (expected.data[i] as number)) < 1e-5,
+          JSON.stringify(options),
+        );
+    } finally {
+      await s.release();
+    }
+  }
+  await assert.rejects(createOrtSession(model, { intraOpThreads: 0 }), {
+    code: 'BAD_INPUT',
+    message: /intraOpThreads must be a positive integer/,
+  });
+});
+
+void test('sessions report names, take inputs by position or name, and refuse use after release', async () => {
+  const s = await createOrtSession(model);
+  assert.deepEqual(s.inputNames, ['input']);
+  assert.deepEqual(s.outputNames, ['y']);
+  const [a] = await s.run([X]);
+  const [b] = await s.run({ input: X });
+  assert.deepEqual(a?.data, b?.data);
+  await assert.rejects(s.run([X, X]), { code: 'BAD_INPUT', message: /takes 1 input\(s\) \(input\), got 2/ });
+  await assert.rejects(s.run({ other: X }), { code: 'BAD_INPUT', message: /missing model input 'input'/ });
+  await assert.rejects(s.run(new Tensor([1, 3, 4, 4, 4])), {
+    code: 'RUNTIME',
+    message: /failed to run the model on input \[1, 3, 4, 4, 4\]/,
+  });
+  await s.release();
+  await s.release(); // idempotent
+  await assert.rejects(s.run(X), { code: 'BAD_INPUT', message: /released/ });
+});
+
+void test('ORT load failures become StunetErrors that say what failed', async () => {
+  await assert.rejects(createOrtSession(new Uint8Array([1, 2, 3, 4])), {
+    name: 'StunetError',
+    code: 'RUNTIME',
+    message: /failed to load the ONNX model/,
+  });
+  await assert.rejects(createOrtSession('/nonexistent/model.onnx'), {
+    code: 'RUNTIME',
+    message: /'\/nonexistent\/model.onnx'/,
+  });
+});
+
+void test('an unavailable execution provider fails listing what is available', async (t) => {
+  if (supportedProviders().some((p) => p.name === 'cuda' && p.bundled)) {
+    t.skip('this onnxruntime-node build bundles CUDA');
+    return;
+  }
+  try {
+    const s = await createOrtSession(model, { executionProviders: ['cuda'] });
+    // Some builds fall back to CPU silently when the provider library is present but no GPU is.
+    await s.release();
+  } catch (e) {
+    assert.match(
+      (e as Error).message,
+      /requested execution providers: cuda; bundled here: cpu.*--onnxruntime-node-install=cuda12/,
+    );
+  }
+});
+
+void test('ortVersion reports the binding version', () => {
+  assert.match(ortVersion(), /^\d+\.\d+\.\d+/);
+});
