@@ -9,8 +9,16 @@ test('expectClose accepts values within tolerance', () => {
 });
 
 test('expectClose rejects values outside tolerance and names the index', () => {
-  assert.throws(() => expectClose([1, 2.1], [1, 2], { atol: 0.01 }), /values\[1\]/);
-  assert.throws(() => expectClose([NaN], [1]), /NaN mismatch/);
-  assert.throws(() => expectClose([1], [1, 2]), /length/);
-  assert.throws(() => expectClose([0.6, 10], [0, 10], { maxRelTol: 0.05 }), /values\[0\]/);
+  assert.throws(() => {
+    expectClose([1, 2.1], [1, 2], { atol: 0.01 });
+  }, /values\[1\]/);
+  assert.throws(() => {
+    expectClose([NaN], [1]);
+  }, /NaN mismatch/);
+  assert.throws(() => {
+    expectClose([1], [1, 2]);
+  }, /length/);
+  assert.throws(() => {
+    expectClose([0.6, 10], [0, 10], { maxRelTol: 0.05 });
+  }, /values\[0\]/);
 });

@@ -26,7 +26,11 @@ export interface CloseOptions {
  * Asserts |a − b| ≤ atol + rtol·|b| (+ maxRelTol·max|b|) element-wise; NaN must match NaN.
  * Fails on the worst element with its index, so a failure says where.
  */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, opts: CloseOptions = {}): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  opts: CloseOptions = {},
+): void {
   const { atol = 0, rtol = 0, maxRelTol = 0, label = 'values' } = opts;
   assert.equal(actual.length, expected.length, `${label}: length ${actual.length} != ${expected.length}`);
   let maxAbs = 0;

@@ -24,6 +24,7 @@ export function parsePoolList(option: string, text: string): Vec3[] {
 
 export function parsePositiveInt(option: string, text: string): number {
   const v = Number(text);
-  if (!Number.isInteger(v) || v < 1) fail('BAD_INPUT', `${option}: expected a positive integer, got '${text}'`);
+  if (!Number.isInteger(v) || v < 1)
+    fail('BAD_INPUT', `${option}: expected a positive integer, got '${text}'`);
   return v;
 }

@@ -1,17 +1,27 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { StunetError } from '../errors.js';
+import { registerConvert } from './convert.js';
+import { registerDemo } from './demo.js';
+import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
+import { registerRunNetwork } from './run-network.js';
 
 const program = new Command();
 program
   .name('stunet')
-  .description('STU-Net (scalable 3D U-Nets on nnU-Net) in TypeScript: official checkpoints in, ONNX Runtime inference out')
+  .description(
+    'STU-Net (scalable 3D U-Nets on nnU-Net) in TypeScript: official checkpoints in, ONNX Runtime inference out',
+  )
   .version('0.1.0')
   .showHelpAfterError()
   .exitOverride();
 
+registerDemo(program);
 registerModelInfo(program);
+registerConvert(program);
+registerExportOnnx(program);
+registerRunNetwork(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -23,7 +23,10 @@ export function registerModelInfo(program: Command): void {
     .option('--dims <list>', 'channels per stage, e.g. 16,32,64,128,256,256')
     .option('--in-channels <n>', 'input channels', '1')
     .option('--classes <n>', 'output classes (incl. background)', '105')
-    .option('--pool <list>', 'pool kernel sizes, e.g. 2,2,2/2,2,2/2,2,2/2,2,2/1,1,2 (default: released TotalSegmentator plans)')
+    .option(
+      '--pool <list>',
+      'pool kernel sizes, e.g. 2,2,2/2,2,2/2,2,2/2,2,2/1,1,2 (default: released TotalSegmentator plans)',
+    )
     .option('--patch <Z,Y,X>', 'patch size for the MAC count', '128,128,128')
     .option('--json', 'print {"parameters": N, "convMacs": N}')
     .action((o: ModelInfoOptions) => {
@@ -44,7 +47,9 @@ export function registerModelInfo(program: Command): void {
       }
       console.log(`STU-Net depth [${arch.depth.join(', ')}] dims [${arch.dims.join(', ')}]`);
       console.log(`  parameters   ${c.parameters.toLocaleString('en-US')}`);
-      console.log(`  conv MACs    ${c.convMacs.toExponential(4)} at ${patch.join('×')} (≈ ${(2 * c.convMacs / 1e12).toFixed(2)} TFLOP per forward)`);
+      console.log(
+        `  conv MACs    ${c.convMacs.toExponential(4)} at ${patch.join('×')} (≈ ${((2 * c.convMacs) / 1e12).toFixed(2)} TFLOP per forward)`,
+      );
       console.log(`  outputs      ${c.outputShapes.map((s) => `[${s.join(', ')}]`).join(' ')}`);
     });
 }

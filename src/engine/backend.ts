@@ -10,7 +10,13 @@ import type { Tensor } from './tensor.js';
  */
 export interface Backend {
   readonly name: string;
-  conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, attrs: Conv3dAttrs, outShape: readonly number[]): Tensor;
+  conv3d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | null,
+    attrs: Conv3dAttrs,
+    outShape: readonly number[],
+  ): Tensor;
   instanceNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor;
   leakyRelu(x: Tensor, negativeSlope: number): Tensor;
   add(a: Tensor, b: Tensor): Tensor;

@@ -1,6 +1,12 @@
 import type { Backend } from './backend.js';
 import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from './ops.js';
-import { addShape, concatShape, conv3dOutputShape, instanceNormShape, upsampleNearestShape } from './shapes.js';
+import {
+  addShape,
+  concatShape,
+  conv3dOutputShape,
+  instanceNormShape,
+  upsampleNearestShape,
+} from './shapes.js';
 import { type Tensor, formatShape, sameShape } from './tensor.js';
 import { fail } from '../errors.js';
 
@@ -89,9 +95,13 @@ export class TensorParams implements ParamSource<Tensor> {
   }
   param(name: string, shape: readonly number[]): Tensor {
     const t = this.tensors.get(name);
-    if (t === undefined) fail('NOT_FOUND', `weights have no entry '${name}' (expected shape ${formatShape(shape)})`);
+    if (t === undefined)
+      fail('NOT_FOUND', `weights have no entry '${name}' (expected shape ${formatShape(shape)})`);
     if (!sameShape(t.shape, shape)) {
-      fail('SHAPE_MISMATCH', `'${name}': weights have shape ${formatShape(t.shape)}, architecture needs ${formatShape(shape)}`);
+      fail(
+        'SHAPE_MISMATCH',
+        `'${name}': weights have shape ${formatShape(t.shape)}, architecture needs ${formatShape(shape)}`,
+      );
     }
     return t;
   }

@@ -7,7 +7,8 @@ import { formatShape, sameShape } from './tensor.js';
  * ONNX tracer and the counter reject the same inputs with the same message.
  */
 function need5d(op: string, shape: readonly number[]): void {
-  if (shape.length !== 5) fail('SHAPE_MISMATCH', `${op}: expected a 5-D (N, C, D, H, W) input, got ${formatShape(shape)}`);
+  if (shape.length !== 5)
+    fail('SHAPE_MISMATCH', `${op}: expected a 5-D (N, C, D, H, W) input, got ${formatShape(shape)}`);
 }
 
 export function conv3dOutputShape(
@@ -30,7 +31,10 @@ export function conv3dOutputShape(
     const s = attrs.stride[a];
     const p = attrs.padding[a];
     if (!Number.isInteger(s) || (s as number) < 1 || !Number.isInteger(p) || (p as number) < 0) {
-      fail('BAD_INPUT', `conv3d: stride [${attrs.stride.join(', ')}] must be ≥ 1 and padding [${attrs.padding.join(', ')}] ≥ 0 integers`);
+      fail(
+        'BAD_INPUT',
+        `conv3d: stride [${attrs.stride.join(', ')}] must be ≥ 1 and padding [${attrs.padding.join(', ')}] ≥ 0 integers`,
+      );
     }
   }
   const out = [n, cout];
@@ -40,17 +44,25 @@ export function conv3dOutputShape(
     const s = attrs.stride[a] as number;
     const p = attrs.padding[a] as number;
     const o = Math.floor((size + 2 * p - k) / s) + 1;
-    if (o < 1) fail('SHAPE_MISMATCH', `conv3d: input ${formatShape(x)} is too small for kernel ${formatShape(w)}`);
+    if (o < 1)
+      fail('SHAPE_MISMATCH', `conv3d: input ${formatShape(x)} is too small for kernel ${formatShape(w)}`);
     out.push(o);
   }
   return out;
 }
 
-export function instanceNormShape(x: readonly number[], weight: readonly number[], bias: readonly number[]): number[] {
+export function instanceNormShape(
+  x: readonly number[],
+  weight: readonly number[],
+  bias: readonly number[],
+): number[] {
   need5d('instanceNorm', x);
   const c = x[1] as number;
   if (!sameShape(weight, [c]) || !sameShape(bias, [c])) {
-    fail('SHAPE_MISMATCH', `instanceNorm: weight ${formatShape(weight)} / bias ${formatShape(bias)} must be [${c}]`);
+    fail(
+      'SHAPE_MISMATCH',
+      `instanceNorm: weight ${formatShape(weight)} / bias ${formatShape(bias)} must be [${c}]`,
+    );
   }
   return [...x];
 }
@@ -63,13 +75,18 @@ export function addShape(a: readonly number[], b: readonly number[]): number[] {
 export function concatShape(xs: readonly (readonly number[])[], axis: number): number[] {
   const first = xs[0];
   if (first === undefined) fail('BAD_INPUT', 'concat: no inputs');
-  if (!Number.isInteger(axis) || axis < 0 || axis >= first.length) fail('BAD_INPUT', `concat: bad axis ${axis}`);
+  if (!Number.isInteger(axis) || axis < 0 || axis >= first.length)
+    fail('BAD_INPUT', `concat: bad axis ${axis}`);
   const out = [...first];
   out[axis] = 0;
   for (const s of xs) {
     const ok = s.length === first.length && s.every((d, i) => i === axis || d === first[i]);
-    if (!ok) fail('SHAPE_MISMATCH', `concat: ${formatShape(s)} does not match ${formatShape(first)} off axis ${axis}`);
-    out[axis] = (out[axis] as number) + (s[axis] as number);
+    if (!ok)
+      fail(
+        'SHAPE_MISMATCH',
+        `concat: ${formatShape(s)} does not match ${formatShape(first)} off axis ${axis}`,
+      );
+    out[axis] = out[axis] + (s[axis] as number);
   }
   return out;
 }
@@ -77,7 +94,14 @@ export function concatShape(xs: readonly (readonly number[])[], axis: number): n
 export function upsampleNearestShape(x: readonly number[], scale: Vec3): number[] {
   need5d('upsampleNearest', x);
   for (const s of scale) {
-    if (!Number.isInteger(s) || s < 1) fail('BAD_INPUT', `upsampleNearest: scale factors must be positive integers, got ${s}`);
+    if (!Number.isInteger(s) || s < 1)
+      fail('BAD_INPUT', `upsampleNearest: scale factors must be positive integers, got ${s}`);
   }
-  return [x[0] as number, x[1] as number, (x[2] as number) * scale[0], (x[3] as number) * scale[1], (x[4] as number) * scale[2]];
+  return [
+    x[0] as number,
+    x[1] as number,
+    (x[2] as number) * scale[0],
+    (x[3] as number) * scale[1],
+    (x[4] as number) * scale[2],
+  ];
 }

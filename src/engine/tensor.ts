@@ -8,7 +8,10 @@ export class Tensor {
   constructor(shape: readonly number[], data?: Float32Array) {
     const size = shapeSize(shape);
     if (data !== undefined && data.length !== size) {
-      fail('SHAPE_MISMATCH', `tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${size}`);
+      fail(
+        'SHAPE_MISMATCH',
+        `tensor data has ${data.length} elements but shape [${shape.join(', ')}] needs ${size}`,
+      );
     }
     this.shape = [...shape];
     this.data = data ?? new Float32Array(size);
@@ -30,7 +33,8 @@ export class Tensor {
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) fail('BAD_INPUT', `invalid dimension ${d} in shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      fail('BAD_INPUT', `invalid dimension ${d} in shape [${shape.join(', ')}]`);
     n *= d;
   }
   return n;

@@ -5,9 +5,29 @@ import { fail } from '../errors.js';
  * Supported dtypes: float16/32/64, int8/16/32/64, uint8/16/32, bool; little- or big-endian, C or Fortran
  * order (Fortran arrays are returned in C order).
  */
-export type NpyDtype = 'float16' | 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'bool';
+export type NpyDtype =
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'bool';
 
-export type NpyData = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array;
+export type NpyData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
 
 export interface NpyArray {
   readonly dtype: NpyDtype;
@@ -58,7 +78,8 @@ function parseHeader(text: string): { descr: string; fortran: boolean; shape: nu
 }
 
 export function readNpy(bytes: Uint8Array): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
+    fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
   const major = bytes[6] as number;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
@@ -74,9 +95,17 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   const little = endian !== '>';
   const count = header.shape.reduce((a, b) => a * b, 1);
   if (dataStart + count * kind.size > bytes.length) {
-    fail('BAD_INPUT', `npy: truncated data (need ${count * kind.size} bytes, have ${bytes.length - dataStart})`);
+    fail(
+      'BAD_INPUT',
+      `npy: truncated data (need ${count * kind.size} bytes, have ${bytes.length - dataStart})`,
+    );
   }
-  const data = decode(kind.dtype, new DataView(bytes.buffer, bytes.byteOffset + dataStart, count * kind.size), count, little);
+  const data = decode(
+    kind.dtype,
+    new DataView(bytes.buffer, bytes.byteOffset + dataStart, count * kind.size),
+    count,
+    little,
+  );
   return {
     dtype: kind.dtype,
     shape: header.shape,
@@ -176,7 +205,10 @@ export function writeNpy(array: NpyArray): Uint8Array {
   if (descr === undefined) fail('UNSUPPORTED', `npy: cannot write dtype ${array.dtype}`);
   const count = array.shape.reduce((a, b) => a * b, 1);
   if (count !== array.data.length) {
-    fail('SHAPE_MISMATCH', `npy: shape [${array.shape.join(', ')}] needs ${count} values, got ${array.data.length}`);
+    fail(
+      'SHAPE_MISMATCH',
+      `npy: shape [${array.shape.join(', ')}] needs ${count} values, got ${array.data.length}`,
+    );
   }
   const shapeText = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;

@@ -22,7 +22,10 @@ export interface StunetArchitecture {
 export const STUNET_NUM_POOL = 5;
 
 /** STUNetTrainer.process_plans (v1) / build_network_architecture (v2): pad/truncate strides to 5. */
-export function stunetPoolsFromPlans(pools: readonly (readonly number[])[], numPool = STUNET_NUM_POOL): Vec3[] {
+export function stunetPoolsFromPlans(
+  pools: readonly (readonly number[])[],
+  numPool = STUNET_NUM_POOL,
+): Vec3[] {
   const out: Vec3[] = pools.slice(0, numPool).map((p, i) => {
     if (p.length !== 3 || p.some((v) => !Number.isInteger(v) || v < 1)) {
       fail('BAD_INPUT', `pool_op_kernel_sizes[${i}] must be three positive integers, got [${p.join(', ')}]`);
@@ -34,7 +37,8 @@ export function stunetPoolsFromPlans(pools: readonly (readonly number[])[], numP
 }
 
 function positiveInts(what: string, xs: readonly number[]): void {
-  if (xs.some((v) => !Number.isInteger(v) || v < 1)) fail('BAD_INPUT', `${what} must be positive integers, got [${xs.join(', ')}]`);
+  if (xs.some((v) => !Number.isInteger(v) || v < 1))
+    fail('BAD_INPUT', `${what} must be positive integers, got [${xs.join(', ')}]`);
 }
 
 /** Throws a BAD_INPUT error naming the first inconsistency. */
@@ -45,24 +49,35 @@ export function validateArchitecture(arch: StunetArchitecture): void {
   positiveInts('depth', arch.depth);
   positiveInts('input channels / classes', [arch.inputChannels, arch.numClasses]);
   if (arch.depth.length !== stages) {
-    fail('BAD_INPUT', `depth has ${arch.depth.length} entries but dims has ${stages}; give one depth per stage`);
+    fail(
+      'BAD_INPUT',
+      `depth has ${arch.depth.length} entries but dims has ${stages}; give one depth per stage`,
+    );
   }
   if (arch.poolOpKernelSizes.length !== stages - 1) {
-    fail('BAD_INPUT', `${stages} stages need ${stages - 1} pool kernel sizes, got ${arch.poolOpKernelSizes.length}`);
+    fail(
+      'BAD_INPUT',
+      `${stages} stages need ${stages - 1} pool kernel sizes, got ${arch.poolOpKernelSizes.length}`,
+    );
   }
   if (arch.convKernelSizes.length !== stages) {
-    fail('BAD_INPUT', `${stages} stages need ${stages} conv kernel sizes, got ${arch.convKernelSizes.length}`);
+    fail(
+      'BAD_INPUT',
+      `${stages} stages need ${stages} conv kernel sizes, got ${arch.convKernelSizes.length}`,
+    );
   }
   for (const p of arch.poolOpKernelSizes) positiveInts('pool kernel sizes', p);
   for (const k of arch.convKernelSizes) {
     positiveInts('conv kernel sizes', k);
-    if (k.some((v) => v % 2 === 0)) fail('BAD_INPUT', `conv kernel sizes must be odd (padding k//2 keeps the size), got [${k.join(', ')}]`);
+    if (k.some((v) => v % 2 === 0))
+      fail('BAD_INPUT', `conv kernel sizes must be odd (padding k//2 keeps the size), got [${k.join(', ')}]`);
   }
 }
 
 /** Product of the pools per axis: the patch must be divisible by it (official input_shape_must_be_divisible_by). */
 export function divisibilityZYX(arch: StunetArchitecture): Vec3 {
   const f = [1, 1, 1];
-  for (const p of arch.poolOpKernelSizes) for (let a = 0; a < 3; a++) f[a] = (f[a] as number) * (p[a] as number);
+  for (const p of arch.poolOpKernelSizes)
+    for (let a = 0; a < 3; a++) f[a] = (f[a] as number) * (p[a] as number);
   return f as unknown as Vec3;
 }

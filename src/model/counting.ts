@@ -1,5 +1,11 @@
 import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from '../engine/ops.js';
-import { addShape, concatShape, conv3dOutputShape, instanceNormShape, upsampleNearestShape } from '../engine/shapes.js';
+import {
+  addShape,
+  concatShape,
+  conv3dOutputShape,
+  instanceNormShape,
+  upsampleNearestShape,
+} from '../engine/shapes.js';
 import type { StunetArchitecture } from './architecture.js';
 import { StuNet } from './stunet.js';
 
@@ -19,7 +25,10 @@ export class CountingOps implements Ops<ShapeValue> {
   maxActivationElements = 0;
 
   private out(shape: readonly number[]): ShapeValue {
-    this.maxActivationElements = Math.max(this.maxActivationElements, shape.reduce((a, b) => a * b, 1));
+    this.maxActivationElements = Math.max(
+      this.maxActivationElements,
+      shape.reduce((a, b) => a * b, 1),
+    );
     return { shape };
   }
   shapeOf(x: ShapeValue): readonly number[] {
@@ -66,6 +75,15 @@ export interface ModelCounts {
 export function countModel(arch: StunetArchitecture, patchZYX: Vec3): ModelCounts {
   const net = new StuNet(arch);
   const ops = new CountingOps();
-  const outputs = net.forward(ops, shapeParams, { shape: [1, arch.inputChannels, ...patchZYX] }, { deepSupervision: true });
-  return { parameters: net.parameterCount(), convMacs: ops.convMacs, outputShapes: outputs.map((o) => o.shape) };
+  const outputs = net.forward(
+    ops,
+    shapeParams,
+    { shape: [1, arch.inputChannels, ...patchZYX] },
+    { deepSupervision: true },
+  );
+  return {
+    parameters: net.parameterCount(),
+    convMacs: ops.convMacs,
+    outputShapes: outputs.map((o) => o.shape),
+  };
 }

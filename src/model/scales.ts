@@ -48,7 +48,8 @@ export function scaleArchitecture(
 /** Recognises a released scale from depth and dims (e.g. for a converted checkpoint); null when custom. */
 export function matchScale(arch: Pick<StunetArchitecture, 'depth' | 'dims'>): ScaleName | null {
   for (const [name, s] of Object.entries(SCALES) as [ScaleName, (typeof SCALES)[ScaleName]][]) {
-    const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+    const same = (a: readonly number[], b: readonly number[]): boolean =>
+      a.length === b.length && a.every((v, i) => v === b[i]);
     if (same(arch.depth, s.depth) && same(arch.dims, s.dims)) return name;
   }
   return null;

@@ -34,7 +34,10 @@ class Conv3d {
   }
   forward<T>(ops: Ops<T>, p: ParamSource<T>, x: T): T {
     const [w, b] = this.specs() as [ParamSpec, ParamSpec];
-    return ops.conv3d(x, p.param(w.name, w.shape), p.param(b.name, b.shape), { stride: this.stride, padding: this.padding });
+    return ops.conv3d(x, p.param(w.name, w.shape), p.param(b.name, b.shape), {
+      stride: this.stride,
+      padding: this.padding,
+    });
   }
 }
 
@@ -71,7 +74,9 @@ class BasicResBlock {
     this.conv3 = projection ? new Conv3d(`${name}.conv3`, cin, cout, ONES, stride, ZEROS) : null;
   }
   specs(): ParamSpec[] {
-    return [this.conv1, this.norm1, this.conv2, this.norm2, ...(this.conv3 ? [this.conv3] : [])].flatMap((m) => m.specs());
+    return [this.conv1, this.norm1, this.conv2, this.norm2, ...(this.conv3 ? [this.conv3] : [])].flatMap(
+      (m) => m.specs(),
+    );
   }
   forward<T>(ops: Ops<T>, p: ParamSource<T>, x: T): T {
     let y = ops.leakyRelu(this.norm1.forward(ops, p, this.conv1.forward(ops, p, x)), LEAKY_SLOPE);
@@ -104,7 +109,8 @@ type Stage = readonly BasicResBlock[];
 
 function stage(name: string, cin: number, cout: number, depth: number, kernel: Vec3, stride: Vec3): Stage {
   const blocks = [new BasicResBlock(`${name}.0`, cin, cout, kernel, stride, true)];
-  for (let i = 1; i < depth; i++) blocks.push(new BasicResBlock(`${name}.${i}`, cout, cout, kernel, ONES, false));
+  for (let i = 1; i < depth; i++)
+    blocks.push(new BasicResBlock(`${name}.${i}`, cout, cout, kernel, ONES, false));
   return blocks;
 }
 
@@ -130,21 +136,36 @@ export class StuNet {
     const { dims, depth, poolOpKernelSizes: pools, convKernelSizes: kernels } = arch;
     const numPool = pools.length;
     const at = <V>(xs: readonly V[], i: number): V => xs[i < 0 ? xs.length + i : i] as V;
-    this.context.push(stage('conv_blocks_context.0', arch.inputChannels, at(dims, 0), at(depth, 0), at(kernels, 0), ONES));
+    this.context.push(
+      stage('conv_blocks_context.0', arch.inputChannels, at(dims, 0), at(depth, 0), at(kernels, 0), ONES),
+    );
     for (let d = 1; d <= numPool; d++) {
       this.context.push(
-        stage(`conv_blocks_context.${d}`, at(dims, d - 1), at(dims, d), at(depth, d), at(kernels, d), at(pools, d - 1)),
+        stage(
+          `conv_blocks_context.${d}`,
+          at(dims, d - 1),
+          at(dims, d),
+          at(depth, d),
+          at(kernels, d),
+          at(pools, d - 1),
+        ),
       );
     }
     for (let u = 0; u < numPool; u++) {
-      this.upsampleLayers.push(new UpsampleLayer(`upsample_layers.${u}`, at(dims, -1 - u), at(dims, -2 - u), at(pools, -1 - u)));
+      this.upsampleLayers.push(
+        new UpsampleLayer(`upsample_layers.${u}`, at(dims, -1 - u), at(dims, -2 - u), at(pools, -1 - u)),
+      );
     }
     for (let u = 0; u < numPool; u++) {
       const c = at(dims, -2 - u);
-      this.localization.push(stage(`conv_blocks_localization.${u}`, 2 * c, c, at(depth, -2 - u), at(kernels, -2 - u), ONES));
+      this.localization.push(
+        stage(`conv_blocks_localization.${u}`, 2 * c, c, at(depth, -2 - u), at(kernels, -2 - u), ONES),
+      );
     }
     for (let u = 0; u < numPool; u++) {
-      this.segOutputs.push(new Conv3d(`seg_outputs.${u}`, at(dims, -2 - u), arch.numClasses, ONES, ONES, ZEROS));
+      this.segOutputs.push(
+        new Conv3d(`seg_outputs.${u}`, at(dims, -2 - u), arch.numClasses, ONES, ONES, ZEROS),
+      );
     }
   }
 

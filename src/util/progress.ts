@@ -16,7 +16,9 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return m < 60
+    ? `${m}m${String(s % 60).padStart(2, '0')}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
 interface Writable {
@@ -25,7 +27,10 @@ interface Writable {
 }
 
 /** A listener that draws `stage [#####-----] 3/10 ETA 12s` in place on a TTY, one line per event otherwise. */
-export function consoleProgress(stream: Writable, now: () => number = () => performance.now()): ProgressListener {
+export function consoleProgress(
+  stream: Writable,
+  now: () => number = () => performance.now(),
+): ProgressListener {
   const started = new Map<string, number>();
   return (e) => {
     const t = now();

@@ -7,7 +7,13 @@ import { Tensor } from '../../tensor.js';
  * float64 and rounded once, so the oracle carries less rounding error than any fast kernel.
  * Loop order: weight tap outermost, then a contiguous sweep along W, which keeps the inner loop simple.
  */
-export function conv3dRef(x: Tensor, w: Tensor, bias: Tensor | null, attrs: Conv3dAttrs, outShape: readonly number[]): Tensor {
+export function conv3dRef(
+  x: Tensor,
+  w: Tensor,
+  bias: Tensor | null,
+  attrs: Conv3dAttrs,
+  outShape: readonly number[],
+): Tensor {
   const [N, Ci, D, H, W] = x.shape as [number, number, number, number, number];
   const [Co, , kD, kH, kW] = w.shape as [number, number, number, number, number];
   const [, , oD, oH, oW] = outShape as [number, number, number, number, number];
@@ -44,7 +50,8 @@ export function conv3dRef(x: Tensor, w: Tensor, bias: Tensor | null, attrs: Conv
                   const ih = oh * sH - pH + kh;
                   const xRow = xBase + (id * H + ih) * W - pW + kw;
                   const oRow = (od * oH + oh) * oW;
-                  for (let ow = w0; ow < w1; ow++) acc[oRow + ow] = acc[oRow + ow]! + wv * xd[xRow + ow * sW]!;
+                  for (let ow = w0; ow < w1; ow++)
+                    acc[oRow + ow] = acc[oRow + ow]! + wv * xd[xRow + ow * sW]!;
                 }
               }
             }

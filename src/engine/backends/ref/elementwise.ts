@@ -48,7 +48,8 @@ export function concatRef(xs: readonly Tensor[], axis: number, outShape: readonl
   let offset = 0;
   for (const x of xs) {
     const run = (x.shape[axis] as number) * inner;
-    for (let o = 0; o < outer; o++) out.data.set(x.data.subarray(o * run, (o + 1) * run), o * outRun + offset);
+    for (let o = 0; o < outer; o++)
+      out.data.set(x.data.subarray(o * run, (o + 1) * run), o * outRun + offset);
     offset += run;
   }
   return out;

@@ -1,0 +1,28 @@
+/**
+ * stunet — STU-Net (scalable 3D U-Nets on the nnU-Net framework) in TypeScript.
+ * Library entry point: the network, the engine, checkpoint I/O and the ONNX exporter.
+ * Node-only pieces (file system, onnxruntime-node) are exported from their adapters below.
+ */
+export { StunetError, type StunetErrorCode } from './errors.js';
+export { Tensor } from './engine/tensor.js';
+export type { Ops, ParamSource, Conv3dAttrs, Vec3 } from './engine/ops.js';
+export type { Backend } from './engine/backend.js';
+export { Engine, Tape, TensorParams } from './engine/engine.js';
+export { refBackend } from './engine/backends/ref/index.js';
+export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export { StuNet, type ParamSpec, type ForwardOptions } from './model/stunet.js';
+export { type StunetArchitecture, validateArchitecture, stunetPoolsFromPlans } from './model/architecture.js';
+export { SCALES, TOTALSEG_POOLS, scaleArchitecture, matchScale, type ScaleName } from './model/scales.js';
+export { countModel, type ModelCounts } from './model/counting.js';
+export { initWeightsHe } from './model/init.js';
+export type { LoadedModel, ModelMeta, ModelOrigin } from './model/loaded-model.js';
+export { parseModel, serializeModel } from './model/model-folder.js';
+export { loadNnunetV1, loadNnunetV2 } from './checkpoint/nnunet-read.js';
+export { toTorchV1, toTorchV2 } from './checkpoint/nnunet-write.js';
+export * as checkpoint from './checkpoint/index.js';
+export { exportStunetOnnx } from './onnx/stunet-export.js';
+export * as onnx from './onnx/index.js';
+export type { ProgressEvent, ProgressListener } from './util/progress.js';
+// Node adapters
+export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './node/model-source.js';
+export { createNetworkRunner, type NetworkRunner, type Executor } from './node/network-runner.js';
