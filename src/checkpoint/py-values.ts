@@ -179,9 +179,10 @@ export class PyDict<V = PyValue> implements Iterable<[PyValue, V]> {
   readonly attrs = new Map<string, PyValue>();
   private readonly map = new Map<string, [PyValue, V]>();
 
+  // NoInfer: `new PyDict(false, [['a', 1], ['b', true]])` is a PyDict<PyValue>, not an error about number.
   constructor(
     readonly ordered = false,
-    entries?: Iterable<readonly [PyValue, V]>,
+    entries?: Iterable<readonly [PyValue, NoInfer<V>]>,
   ) {
     if (entries !== undefined) for (const [k, v] of entries) this.set(k, v);
   }

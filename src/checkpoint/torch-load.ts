@@ -123,6 +123,9 @@ export function loadTorchLegacy(bytes: Uint8Array, opts: LoadOptions = {}): PyVa
       'torch checkpoint: tar-format file from PyTorch < 0.4; re-save it with a newer PyTorch',
     );
   }
+  // Legacy files start with the protocol-2 magic-number pickle (PROTO 2); anything else is not one.
+  if (bytes[0] !== 0x80)
+    fail('BAD_INPUT', 'not a torch checkpoint: neither a zip nor a legacy torch.save file');
   let magic: PyValue;
   let pos: number;
   try {

@@ -171,7 +171,7 @@ export function registerDemo(program: Command): void {
     )
     .option('--out <dir>', 'output folder', './stunet-demo')
     .option('--scale <S|B|L|H>', 'network scale', 'S')
-    .option('--patch <Z,Y,X>', 'phantom size (divisible by 16,16,32)', '64,64,64')
+    .option('--patch <Z,Y,X>', 'phantom size (divisible by 16,16,32; default: the released 128³ patch)', '128,128,128')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
     .action(runDemo);
 }
