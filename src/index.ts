@@ -22,6 +22,8 @@ export { toTorchV1, toTorchV2 } from './checkpoint/nnunet-write.js';
 export * as checkpoint from './checkpoint/index.js';
 export { exportStunetOnnx } from './onnx/stunet-export.js';
 export * as onnx from './onnx/index.js';
+export * as onnxNode from './onnx/node.js';
+export { loadTorchFile, saveTorchFile } from './node/checkpoint-file.js';
 export type { ProgressEvent, ProgressListener } from './util/progress.js';
 // Node adapters
 export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './node/model-source.js';

@@ -32,7 +32,6 @@ export {
   type LoadOptions,
 } from './torch-load.js';
 export { saveTorch, saveTorchChunks, type SaveTorchOptions } from './torch-save.js';
-export { loadTorchFile, saveTorchFile } from './checkpoint-file.js';
 export {
   ELEMENT_SIZE,
   bfloat16BitsToFloat32,

@@ -1,6 +1,6 @@
-import { endianness } from 'node:os';
 import { fail } from '../errors.js';
 import { float16ToFloat32 } from '../io/npy.js';
+import { isLittleEndian } from '../util/endian.js';
 import {
   TorchStorage,
   TorchTensor,
@@ -30,7 +30,7 @@ export const ELEMENT_SIZE: Record<TorchDtype, number> = {
 export type { TensorInput, TorchTypedArray } from './py-values.js';
 
 // Every reader here views raw little-endian bytes through typed arrays; a big-endian host would read garbage.
-if (endianness() !== 'LE') fail('UNSUPPORTED', 'checkpoint: big-endian hosts are not supported');
+if (!isLittleEndian()) fail('UNSUPPORTED', 'checkpoint: big-endian hosts are not supported');
 
 export function numelOf(shape: readonly number[]): number {
   let n = 1;

@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 import { inflateSync } from 'fflate';
 import { StunetError, fail } from '../errors.js';
 
@@ -238,12 +237,9 @@ function crc32Js(data: Uint8Array, seed: number): number {
   return ~c >>> 0;
 }
 
-// node:zlib has a native crc32 from Node 20.15; older Node 20 falls back to the table.
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-
-/** CRC-32 (the zip / PNG polynomial). `seed` continues a running CRC. */
+/** CRC-32 (the zip / PNG polynomial). `seed` continues a running CRC. Portable (runs in browsers too). */
 export function crc32(data: Uint8Array, seed = 0): number {
-  return nativeCrc !== undefined ? nativeCrc(data, seed) >>> 0 : crc32Js(data, seed);
+  return crc32Js(data, seed);
 }
 
 export { crc32Js as crc32Portable };

@@ -1,4 +1,4 @@
-import { endianness } from 'node:os';
+import { isLittleEndian } from '../util/endian.js';
 import { fail } from '../errors.js';
 import type { Ops, ParamSource } from '../engine/ops.js';
 import { formatShape } from '../engine/tensor.js';
@@ -76,7 +76,7 @@ export interface OnnxExport {
 }
 
 export function exportOnnx(model: OnnxModelFn, options: ExportOptions): OnnxExport {
-  if (endianness() !== 'LE')
+  if (!isLittleEndian())
     fail('UNSUPPORTED', 'ONNX export needs a little-endian machine (raw_data is little-endian)');
   const { inputShape, inputName = 'input' } = options;
   if (inputShape.length !== 5 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) {

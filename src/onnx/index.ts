@@ -1,4 +1,7 @@
-/** ONNX executor: trace a network written against Ops<T>, write it as ONNX, run it with ONNX Runtime. */
+/**
+ * ONNX executor: trace a network written against Ops<T> and write it as ONNX. Browser-safe; the Node pieces
+ * (files, onnxruntime-node) are in ./node.ts.
+ */
 export {
   concatChunks,
   DEFAULT_DYNAMIC_AXES,
@@ -11,17 +14,8 @@ export {
   type OnnxExport,
   type OnnxModelFn,
 } from './export.js';
-export { decodeModel, readOnnxFileInfo, type OnnxFileInfo } from './proto-read.js';
+export { decodeModel } from './proto-read.js';
 export type { AttributeSpec, GraphSpec, ModelSpec, NodeSpec, TensorSpec, ValueInfoSpec } from './proto.js';
-export { exportOnnxToFile, saveOnnx, type SavedOnnx } from './save.js';
-export {
-  createOrtSession,
-  ortVersion,
-  OrtSession,
-  supportedProviders,
-  type GraphOptimizationLevel,
-  type OrtSessionOptions,
-} from './session-node.js';
 export {
   OnnxParams,
   OnnxTracer,

@@ -1,3 +1,4 @@
+import { loadTorchFile } from '../../src/node/checkpoint-file.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -10,7 +11,6 @@ import {
   asStateDict,
   loadPickle,
   loadTorch,
-  loadTorchFile,
   pyToJson,
   saveTorch,
   tensorToFloat32,

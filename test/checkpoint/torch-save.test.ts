@@ -1,3 +1,4 @@
+import { loadTorchFile, saveTorchFile } from '../../src/node/checkpoint-file.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,7 @@ import {
   asStateDict,
   bytesSource,
   loadTorch,
-  loadTorchFile,
   saveTorch,
-  saveTorchFile,
   tensorBytes,
   tensorToTypedArray,
   type PyValue,

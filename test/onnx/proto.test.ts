@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DataType, encodeModel, ProtoWriter, type ModelSpec } from '../../src/onnx/proto.js';
-import { decodeModel, readFields, readOnnxFileInfo, readVarint } from '../../src/onnx/proto-read.js';
+import { decodeModel, readFields, readVarint } from '../../src/onnx/proto-read.js';
+import { readOnnxFileInfo } from '../../src/onnx/file-info-node.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -1,11 +1,11 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { StunetError, fail } from '../errors.js';
-import type { SaveValue } from './pickle-writer.js';
-import type { PyValue } from './py-values.js';
-import { loadTorchLegacy, loadTorchZip, type LoadOptions } from './torch-load.js';
-import { saveTorchChunks, type SaveTorchOptions } from './torch-save.js';
-import type { ByteSource } from './zip.js';
+import type { SaveValue } from '../checkpoint/pickle-writer.js';
+import type { PyValue } from '../checkpoint/py-values.js';
+import { loadTorchLegacy, loadTorchZip, type LoadOptions } from '../checkpoint/torch-load.js';
+import { saveTorchChunks, type SaveTorchOptions } from '../checkpoint/torch-save.js';
+import type { ByteSource } from '../checkpoint/zip.js';
 
 /**
  * File-system entry points. A zip checkpoint is read through the file handle record by record, so files
