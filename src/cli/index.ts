@@ -6,6 +6,7 @@ import { registerDemo } from './demo.js';
 import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
 import { registerRunNetwork } from './run-network.js';
+import { registerTrainSteps } from './train-steps.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerModelInfo(program);
 registerConvert(program);
 registerExportOnnx(program);
 registerRunNetwork(program);
+registerTrainSteps(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,13 +10,42 @@ import {
 import { type Tensor, formatShape, sameShape } from './tensor.js';
 import { fail } from '../errors.js';
 
-/** One recorded op application. The backward pass walks these in reverse (training issue). */
-export interface TapeEntry {
-  readonly op: 'conv3d' | 'instanceNorm' | 'leakyRelu' | 'add' | 'concat' | 'upsampleNearest';
-  readonly inputs: readonly (Tensor | null)[];
-  readonly output: Tensor;
-  readonly attrs: Readonly<Record<string, unknown>>;
-}
+/**
+ * One recorded op application, with the inputs and attributes its backward needs. The backward pass
+ * (src/engine/autograd.ts) walks these in reverse and drops each entry once consumed.
+ */
+export type TapeEntry =
+  | {
+      readonly op: 'conv3d';
+      readonly inputs: readonly [Tensor, Tensor, Tensor | null];
+      readonly output: Tensor;
+      readonly attrs: Conv3dAttrs;
+    }
+  | {
+      readonly op: 'instanceNorm';
+      readonly inputs: readonly [Tensor, Tensor, Tensor];
+      readonly output: Tensor;
+      readonly attrs: { readonly eps: number };
+    }
+  | {
+      readonly op: 'leakyRelu';
+      readonly inputs: readonly [Tensor];
+      readonly output: Tensor;
+      readonly attrs: { readonly negativeSlope: number };
+    }
+  | { readonly op: 'add'; readonly inputs: readonly [Tensor, Tensor]; readonly output: Tensor }
+  | {
+      readonly op: 'concat';
+      readonly inputs: readonly Tensor[];
+      readonly output: Tensor;
+      readonly attrs: { readonly axis: number };
+    }
+  | {
+      readonly op: 'upsampleNearest';
+      readonly inputs: readonly [Tensor];
+      readonly output: Tensor;
+      readonly attrs: { readonly scale: Vec3 };
+    };
 
 /** Append-only record of the forward pass; attach one to an Engine to make it differentiable. */
 export class Tape {
@@ -45,7 +74,12 @@ export class Engine implements Ops<Tensor> {
   conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, attrs: Conv3dAttrs): Tensor {
     const shape = conv3dOutputShape(x.shape, weight.shape, bias?.shape ?? null, attrs);
     const y = this.backend.conv3d(x, weight, bias, attrs, shape);
-    this.tape?.record({ op: 'conv3d', inputs: [x, weight, bias], output: y, attrs: { ...attrs } });
+    this.tape?.record({
+      op: 'conv3d',
+      inputs: [x, weight, bias],
+      output: y,
+      attrs: { stride: attrs.stride, padding: attrs.padding },
+    });
     return y;
   }
 
@@ -65,7 +99,7 @@ export class Engine implements Ops<Tensor> {
   add(a: Tensor, b: Tensor): Tensor {
     addShape(a.shape, b.shape);
     const y = this.backend.add(a, b);
-    this.tape?.record({ op: 'add', inputs: [a, b], output: y, attrs: {} });
+    this.tape?.record({ op: 'add', inputs: [a, b], output: y });
     return y;
   }
 
@@ -75,7 +109,7 @@ export class Engine implements Ops<Tensor> {
       axis,
     );
     const y = this.backend.concat(xs, axis, shape);
-    this.tape?.record({ op: 'concat', inputs: xs, output: y, attrs: { axis } });
+    this.tape?.record({ op: 'concat', inputs: [...xs], output: y, attrs: { axis } });
     return y;
   }
 

@@ -1,4 +1,12 @@
 import type { Backend } from '../../backend.js';
+import {
+  instanceNormBackwardRef,
+  leakyReluBackwardRef,
+  sgdUpdateRef,
+  sliceRef,
+  upsampleNearestBackwardRef,
+} from './backward.js';
+import { conv3dBackwardDataRef, conv3dBackwardWeightRef } from './conv3d-backward.js';
 import { conv3dRef } from './conv3d.js';
 import { addRef, concatRef, instanceNormRef, leakyReluRef, upsampleNearestRef } from './elementwise.js';
 
@@ -11,4 +19,11 @@ export const refBackend: Backend = {
   add: addRef,
   concat: concatRef,
   upsampleNearest: upsampleNearestRef,
+  conv3dBackwardData: conv3dBackwardDataRef,
+  conv3dBackwardWeight: conv3dBackwardWeightRef,
+  instanceNormBackward: instanceNormBackwardRef,
+  leakyReluBackward: leakyReluBackwardRef,
+  upsampleNearestBackward: upsampleNearestBackwardRef,
+  slice: sliceRef,
+  sgdUpdate: sgdUpdateRef,
 };
