@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'tmp/', 'stunet-demo/', 'eslint.config.js', 'scripts/'] },
+  { ignores: ['dist/', 'node_modules/', 'tmp/', 'stunet-demo/', 'eslint.config.js', 'scripts/', 'src/engine/backends/wasm/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { StunetError } from '../errors.js';
 import { registerConvert } from './convert.js';
@@ -7,6 +8,10 @@ import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
 import { registerRunNetwork } from './run-network.js';
 import { registerTrainSteps } from './train-steps.js';
+
+// Node 20's V8 has relaxed SIMD (FMA) behind a flag; the wasm backend uses it when it validates.
+// Set before any wasm is compiled. Later Node versions ship it enabled.
+if (process.versions.node.startsWith('20.')) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const program = new Command();
 program

@@ -9,7 +9,9 @@ import { test } from 'node:test';
 import { loadNnunetV1 } from '../../src/checkpoint/nnunet-read.js';
 import { asStateDict, loadTorch } from '../../src/checkpoint/torch-load.js';
 import { tensorToFloat32 } from '../../src/checkpoint/tensor.js';
+import type { Backend } from '../../src/engine/backend.js';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
+import { createWasmBackend } from '../../src/engine/backends/wasm/index.js';
 import { tensorFromNpy } from '../../src/engine/npy-tensor.js';
 import { labelMapFromNpy } from '../../src/training/deep-supervision.js';
 import { NNUNET_SGD, SgdOptimizer } from '../../src/training/optimizer.js';
@@ -34,30 +36,39 @@ function expectWeights(params: ReadonlyMap<string, { data: Float32Array }>, file
   }
 }
 
-test('T1: three training steps reproduce the official losses, grad norms and weights', () => {
-  const model = loadNnunetV1(bytes('stunet-forward', 'T1.model'), bytes('stunet-forward', 'T1.model.pkl'));
-  const state = createTrainingState(model.arch, model.weights, refBackend, new SgdOptimizer(NNUNET_SGD), {
-    loss: { batchDice: false },
-    clipNorm: 12,
+const BACKENDS: { name: string; create: () => Promise<Backend & { close?: () => Promise<void> }> }[] = [
+  { name: 'ref', create: () => Promise.resolve(refBackend) },
+  { name: 'wasm', create: () => createWasmBackend({ threads: 2 }) },
+];
+
+for (const { name, create } of BACKENDS) {
+  test(`T1 on ${name}: three training steps reproduce the official losses, grad norms and weights`, async () => {
+    const backend = await create();
+    const model = loadNnunetV1(bytes('stunet-forward', 'T1.model'), bytes('stunet-forward', 'T1.model.pkl'));
+    const state = createTrainingState(model.arch, model.weights, backend, new SgdOptimizer(NNUNET_SGD), {
+      loss: { batchDice: false },
+      clipNorm: 12,
+    });
+    const x = tensorFromNpy(loadNpyFixture('train-steps', 'input.npy'));
+    const targets = [0, 1, 2, 3, 4].map((i) =>
+      labelMapFromNpy(loadNpyFixture('train-steps', `target_${i}.npy`)),
+    );
+    const head0 = Float32Array.from(model.weights.get('seg_outputs.0.weight')?.data ?? []);
+    for (let step = 0; step < 3; step++) {
+      const r = trainStep(state, x, targets);
+      expectClose([r.loss], [results.losses_per_step[step] as number], {
+        rtol: 1e-4,
+        label: `loss ${step + 1}`,
+      });
+      expectClose([r.gradNorm], [results.grad_norm_before_clip_per_step[step] as number], {
+        rtol: 1e-4,
+        label: `grad norm ${step + 1}`,
+      });
+      assert.equal(r.updated, 128, 'the weight-0 head (seg_outputs.0) receives no gradient');
+      if (step === 0) expectWeights(state.params, 'state_dict_step1.pth');
+    }
+    expectWeights(state.params, 'state_dict_step3.pth');
+    assert.deepEqual(state.params.get('seg_outputs.0.weight')?.data, head0, 'seg_outputs.0 untouched');
+    await backend.close?.();
   });
-  const x = tensorFromNpy(loadNpyFixture('train-steps', 'input.npy'));
-  const targets = [0, 1, 2, 3, 4].map((i) =>
-    labelMapFromNpy(loadNpyFixture('train-steps', `target_${i}.npy`)),
-  );
-  const head0 = Float32Array.from(model.weights.get('seg_outputs.0.weight')?.data ?? []);
-  for (let step = 0; step < 3; step++) {
-    const r = trainStep(state, x, targets);
-    expectClose([r.loss], [results.losses_per_step[step] as number], {
-      rtol: 1e-4,
-      label: `loss ${step + 1}`,
-    });
-    expectClose([r.gradNorm], [results.grad_norm_before_clip_per_step[step] as number], {
-      rtol: 1e-4,
-      label: `grad norm ${step + 1}`,
-    });
-    assert.equal(r.updated, 128, 'the weight-0 head (seg_outputs.0) receives no gradient');
-    if (step === 0) expectWeights(state.params, 'state_dict_step1.pth');
-  }
-  expectWeights(state.params, 'state_dict_step3.pth');
-  assert.deepEqual(state.params.get('seg_outputs.0.weight')?.data, head0, 'seg_outputs.0 untouched');
-});
+}

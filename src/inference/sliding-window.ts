@@ -1,0 +1,217 @@
+/**
+ * Sliding-window prediction with Gaussian blending and mirror TTA, stitched slab by slab. Ports nnU-Net
+ * v1.7.1 `SegmentationNetwork._internal_predict_3D_3Dconv_tiled` (what the released STU-Net models use)
+ * and v2 `nnUNetPredictor.predict_sliding_window_return_logits` (STU-Net 2.2 copy and upstream).
+ *
+ * Memory bound (K classes, patch (pz, py, px), padded plane Y × X, slab depth s ≤ maxSlabDepth):
+ *   (K + 1) · pz · Y · X float32 accumulators
+ *   + K · s · Y · X for the slab handed to `onSlab` (s ≤ the z stride, ≈ pz/2 at step 0.5)
+ *   + one tile's TTA buffers, ≈ 4 · K · pz · py · px (passes + 3 of them with batchMirrors).
+ * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
+ * below the next tile start are final and emitted.
+ */
+import { fail, StunetError } from '../errors.js';
+import { Tensor } from '../engine/tensor.js';
+import type { Volume } from '../io/volume.js';
+import type { ProgressListener } from '../util/progress.js';
+import { computeGaussianV2, getGaussianV1, type Vec3 } from './gaussian.js';
+import { computeStepsForSlidingWindow, padToPatch, type Padding } from './steps.js';
+import { type AccumulationPrecision, type Slab, SlabAccumulator } from './stitcher.js';
+import { mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
+
+/**
+ * 'v1': nnU-Net 1.7.1 (softmax per pass, float32). 'v2-stunet': STU-Net's nnUNet-2.2 copy (logits,
+ * Gaussian cast to fp16 before normalising, value_scaling_factor 1000). 'v2-upstream': MIC-DKFZ nnU-Net v2
+ * (logits, Gaussian normalised in float64, value_scaling_factor 10).
+ */
+export type SlidingWindowMode = 'v1' | 'v2-stunet' | 'v2-upstream';
+
+export interface SlidingWindowOptions {
+  readonly patchSizeZYX: Vec3;
+  readonly mode: SlidingWindowMode;
+  /** Tile stride as a fraction of the patch, in (0, 1]; default 0.5. */
+  readonly stepSize?: number;
+  /** Spatial axes (0 = z, 1 = y, 2 = x) to mirror; default [0, 1, 2] (8 passes); [] disables TTA. */
+  readonly mirrorAxes?: readonly number[];
+  /** Default true. */
+  readonly useGaussian?: boolean;
+  /** v2 only; default 'float16' (what the official v2 code does). v1 is always float32. */
+  readonly accumulation?: AccumulationPrecision;
+  /** Send all mirrored passes of a tile to the network as one batch. Default false. */
+  readonly batchMirrors?: boolean;
+  /** Split finished z-ranges into slabs of at most this many slices (bounds the slab buffer). */
+  readonly maxSlabDepth?: number;
+  readonly signal?: AbortSignal;
+  /** Events with stage 'sliding-window', done/total = tiles. */
+  readonly onProgress?: ProgressListener;
+}
+
+export interface SlidingWindowSummary {
+  readonly classes: number;
+  readonly tiles: number;
+  /** Tile starts per padded axis (z, y, x). */
+  readonly steps: number[][];
+  readonly padding: Padding;
+}
+
+/** Cancellation: a StunetError whose name is 'AbortError' (as for fetch), with the signal's reason as cause. */
+export class AbortError extends StunetError {
+  constructor(message: string, cause: unknown) {
+    super('RUNTIME', message, { cause });
+    this.name = 'AbortError';
+  }
+}
+
+/** The array the network sees: the (C, Z, Y, X) input as a volume or tensor. */
+export interface InputVolume {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+function checkOptions(input: InputVolume, opts: SlidingWindowOptions): [number, number, number, number] {
+  if (input.shape.length !== 4)
+    fail('BAD_INPUT', `sliding window input must be (C, Z, Y, X), got [${input.shape.join(', ')}]`);
+  const shape = input.shape as [number, number, number, number];
+  if (shape.reduce((a, b) => a * b, 1) !== input.data.length)
+    fail('SHAPE_MISMATCH', 'input data length does not match its shape');
+  if (opts.mode === 'v1' && opts.accumulation === 'float16')
+    fail('UNSUPPORTED', "v1 accumulates in float32; accumulation 'float16' is only for the v2 modes");
+  const depth = opts.maxSlabDepth;
+  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1))
+    fail('BAD_INPUT', `maxSlabDepth must be a positive integer, got ${depth}`);
+  return shape;
+}
+
+function importanceMap(opts: SlidingWindowOptions, tiles: number): Float32Array | null {
+  if (opts.useGaussian === false) return null;
+  if (opts.mode === 'v1') return tiles > 1 ? getGaussianV1(opts.patchSizeZYX) : null; // v1 skips it for one tile
+  return opts.mode === 'v2-stunet'
+    ? computeGaussianV2(opts.patchSizeZYX, { variant: 'stunet', valueScalingFactor: 1000, dtype: 'float16' })
+    : computeGaussianV2(opts.patchSizeZYX, { variant: 'upstream', valueScalingFactor: 10, dtype: 'float16' });
+}
+
+/** The (1, C, pz, py, px) tile at padded offset (z0, y0, x0); zeros where it covers padding. */
+function extractTile(
+  input: InputVolume,
+  shape: readonly number[],
+  low: Vec3,
+  start: Vec3,
+  patch: Vec3,
+): Tensor {
+  const [C, Z, Y, X] = shape as [number, number, number, number];
+  const [pz, py, px] = patch;
+  const out = new Float32Array(C * pz * py * px);
+  const xFrom = Math.max(0, start[2] - low[2]);
+  const xTo = Math.min(X, start[2] - low[2] + px);
+  for (let c = 0; c < C; c++)
+    for (let z = 0; z < pz; z++) {
+      const iz = start[0] - low[0] + z;
+      if (iz < 0 || iz >= Z) continue;
+      for (let y = 0; y < py; y++) {
+        const iy = start[1] - low[1] + y;
+        if (iy < 0 || iy >= Y || xTo <= xFrom) continue;
+        const src = ((c * Z + iz) * Y + iy) * X;
+        const dst = ((c * pz + z) * py + y) * px + (xFrom - (start[2] - low[2]));
+        out.set(input.data.subarray(src + xFrom, src + xTo), dst);
+      }
+    }
+  return new Tensor([1, C, pz, py, px], out);
+}
+
+/**
+ * Runs the sliding window and hands each finished z-range to `onSlab` in order (awaited, so a slow
+ * writer applies back-pressure). Slabs cover z = 0…Z exactly once.
+ */
+export async function slidingWindowPredict(
+  input: InputVolume,
+  network: NetworkFn,
+  opts: SlidingWindowOptions,
+  onSlab: (slab: Slab) => void | Promise<void>,
+): Promise<SlidingWindowSummary> {
+  const shape = checkOptions(input, opts);
+  const imageZYX: Vec3 = [shape[1], shape[2], shape[3]];
+  const patch = opts.patchSizeZYX;
+  const padding = padToPatch(imageZYX, patch);
+  const steps = computeStepsForSlidingWindow(patch, padding.paddedZYX, opts.stepSize ?? 0.5);
+  const [zSteps, ySteps, xSteps] = steps as [number[], number[], number[]];
+  const tiles = zSteps.length * ySteps.length * xSteps.length;
+  const aggregation = opts.mode === 'v1' ? 'v1' : 'v2';
+  const passes = mirrorPasses(opts.mirrorAxes ?? [0, 1, 2], aggregation);
+  const weight = importanceMap(opts, tiles);
+  const precision: AccumulationPrecision = opts.mode === 'v1' ? 'float32' : (opts.accumulation ?? 'float16');
+  const [lowZ, lowY, lowX] = padding.lowZYX;
+  const maxDepth = opts.maxSlabDepth ?? Infinity;
+  let acc: SlabAccumulator | null = null;
+  let done = 0;
+
+  const checkAbort = (): void => {
+    if (opts.signal?.aborted === true)
+      throw new AbortError(
+        `sliding-window prediction cancelled after ${done} of ${tiles} tiles`,
+        opts.signal.reason,
+      );
+  };
+  // Emits padded slices [from, to) that hold image content, then frees them.
+  const flush = async (a: SlabAccumulator, to: number): Promise<void> => {
+    let z = Math.max(a.origin, lowZ);
+    const end = Math.min(to, lowZ + imageZYX[0]);
+    while (z < end) {
+      const zNext = Math.min(end, z + maxDepth);
+      const values = a.read(z, zNext, lowY, imageZYX[1], lowX, imageZYX[2]);
+      await onSlab({ zStart: z - lowZ, zEnd: zNext - lowZ, classes: a.classes, values });
+      z = zNext;
+    }
+    a.release(to);
+  };
+
+  opts.onProgress?.({ stage: 'sliding-window', done: 0, total: tiles });
+  for (const z0 of zSteps) {
+    if (acc !== null) await flush(acc, z0); // every tile that touches z < z0 has run
+    for (const y0 of ySteps)
+      for (const x0 of xSteps) {
+        checkAbort();
+        const tile = extractTile(input, shape, padding.lowZYX, [z0, y0, x0], patch);
+        const mirrorOpts = {
+          passes,
+          aggregation,
+          batch: opts.batchMirrors ?? false,
+          beforeCall: checkAbort,
+        } as const;
+        const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
+        acc ??= new SlabAccumulator(classes, patch[0], padding.paddedZYX[1], padding.paddedZYX[2], precision);
+        if (classes !== acc.classes)
+          fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${acc.classes}`);
+        acc.add(values, weight, z0, y0, x0, patch);
+        done += 1;
+        opts.onProgress?.({ stage: 'sliding-window', done, total: tiles });
+      }
+  }
+  if (acc === null) fail('BAD_INPUT', 'the sliding window produced no tiles');
+  await flush(acc, padding.paddedZYX[0]);
+  return { classes: acc.classes, tiles, steps, padding };
+}
+
+/**
+ * Convenience for small inputs (tests, previews): collects every slab into one (K, Z, Y, X) volume. This
+ * holds K × the whole volume — exactly what slidingWindowPredict avoids; use that for real scans.
+ */
+export async function slidingWindowPredictFull(
+  input: InputVolume,
+  network: NetworkFn,
+  opts: SlidingWindowOptions,
+): Promise<Volume & SlidingWindowSummary> {
+  const [, Z, Y, X] = checkOptions(input, opts);
+  const slabs: Slab[] = [];
+  const summary = await slidingWindowPredict(input, network, opts, (s) => {
+    slabs.push(s);
+  });
+  const K = summary.classes;
+  const plane = Y * X;
+  const data = new Float32Array(K * Z * plane);
+  for (const s of slabs) {
+    const dz = s.zEnd - s.zStart;
+    for (let c = 0; c < K; c++)
+      data.set(s.values.subarray(c * dz * plane, (c + 1) * dz * plane), (c * Z + s.zStart) * plane);
+  }
+  return { ...summary, data, shape: [K, Z, Y, X] };
+}
