@@ -3,9 +3,13 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { StunetError } from '../errors.js';
 import { registerConvert } from './convert.js';
+import { registerDataset } from './dataset.js';
 import { registerDemo } from './demo.js';
+import { registerEvaluate } from './evaluate.js';
 import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
+import { registerPredict } from './predict.js';
+import { registerPlan } from './plan.js';
 import { registerRunNetwork } from './run-network.js';
 import { registerTrainSteps } from './train-steps.js';
 
@@ -29,6 +33,10 @@ registerConvert(program);
 registerExportOnnx(program);
 registerRunNetwork(program);
 registerTrainSteps(program);
+registerPredict(program);
+registerDataset(program);
+registerPlan(program);
+registerEvaluate(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,101 @@
+/**
+ * `stunet predict` benchmark: wall time and peak RSS of predicting the real example CT
+ * (shared/data/totalseg/example_ct.nii.gz → 224×202×244 at 1.5 mm) with random-weight models, each
+ * measurement in its own process (peak RSS is per process). Shows that peak RSS with 5 and 105 classes
+ * can be compared. Prints figures; asserts nothing.
+ *
+ *   node --import tsx bench/predict.ts                       S and B, 105 and 5 classes, TTA off and on
+ *   node --import tsx bench/predict.ts --scales S --classes 105,5 --tta off --backend ort --threads 2
+ *   node --import tsx bench/predict.ts --json                one JSON object per measurement
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initWeightsHe } from '../src/model/init.js';
+import { defaultMeta } from '../src/model/loaded-model.js';
+import { scaleArchitecture } from '../src/model/scales.js';
+import { StuNet } from '../src/model/stunet.js';
+import { createPredictorNetwork, predictFile, type PredictBackend } from '../src/node/predict-files.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+const input = arg('--input', join('..', 'shared', 'data', 'totalseg', 'example_ct.nii.gz'));
+const backend = arg('--backend', 'ort') as PredictBackend;
+const threads = arg('--threads', '');
+
+interface Measurement {
+  scale: string;
+  classes: number;
+  tta: boolean;
+  backend: string;
+  threads: number | null;
+  seconds: number;
+  peakRssBytes: number;
+  tiles?: number;
+}
+
+async function child(scale: string, classes: number, tta: boolean): Promise<void> {
+  const arch = { ...scaleArchitecture(scale), numClasses: classes };
+  const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
+  const t = threads === '' ? undefined : Number(threads);
+  const predictor = await createPredictorNetwork(model, backend, t);
+  const dir = mkdtempSync(join(tmpdir(), 'stunet-bench-'));
+  try {
+    const t0 = performance.now();
+    await predictFile(input, join(dir, 'seg.nii.gz'), model, predictor.network, {
+      mirrorAxes: tta ? [0, 1, 2] : [],
+    });
+    const m: Measurement = {
+      scale,
+      classes,
+      tta,
+      backend,
+      threads: t ?? null,
+      seconds: (performance.now() - t0) / 1000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    console.log(JSON.stringify(m));
+  } finally {
+    await predictor.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--child')) {
+  await child(arg('--scale', 'S'), Number(arg('--n-classes', '105')), arg('--tta', 'off') === 'on');
+} else {
+  const json = process.argv.includes('--json');
+  const scales = arg('--scales', 'S,B').split(',');
+  const classList = arg('--classes', '105,5').split(',').map(Number);
+  const ttaArg = arg('--tta', 'off,on');
+  const ttas = ttaArg.split(',').map((s) => s === 'on');
+  const self = fileURLToPath(import.meta.url);
+  for (const scale of scales)
+    for (const tta of ttas)
+      for (const classes of classList) {
+        const args = ['--import', 'tsx', self, '--child', '--scale', scale, '--n-classes', String(classes)];
+        args.push('--tta', tta ? 'on' : 'off', '--input', input, '--backend', backend);
+        if (threads !== '') args.push('--threads', threads);
+        const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+        const line = r.stdout.trim().split('\n').pop() ?? '';
+        if (r.status !== 0 || !line.startsWith('{')) {
+          console.log(
+            `STU-Net ${scale} ${classes} classes tta=${tta}: failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+          );
+          continue;
+        }
+        const m = JSON.parse(line) as Measurement;
+        if (json) console.log(line);
+        else
+          console.log(
+            `STU-Net ${m.scale} ${m.classes} classes, TTA ${m.tta ? 'on' : 'off'}, ${m.backend}` +
+              `${m.threads === null ? '' : ` threads=${m.threads}`}: ${m.seconds.toFixed(1)} s, ` +
+              `peak RSS ${(m.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
+          );
+      }
+}

@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { fail } from '../errors.js';
+import type { SlidingWindowMode } from '../inference/sliding-window.js';
+import { isDirectory } from '../node/fs.js';
+import { loadModelFrom } from '../node/model-source.js';
+import {
+  createPredictorNetwork,
+  listNiftiFiles,
+  niftiStem,
+  predictFile,
+  type PredictBackend,
+  type PredictFileOptions,
+} from '../node/predict-files.js';
+import { consoleProgress } from '../util/progress.js';
+
+interface PredictCliOptions {
+  input: string;
+  output: string;
+  model: string;
+  plans?: string;
+  stepSize: string;
+  tta: boolean;
+  mirrorAxes?: string;
+  mode?: string;
+  threads?: string;
+  backend: string;
+  perClass?: boolean;
+  statistics?: boolean;
+  preview?: boolean;
+  reorient?: boolean;
+  saveProbabilities?: boolean;
+  map?: string;
+}
+
+function parseStep(text: string): number {
+  const v = Number(text);
+  if (!(v > 0 && v <= 1)) fail('BAD_INPUT', `--step-size: expected a number in (0, 1], got '${text}'`);
+  return v;
+}
+
+function parseAxes(text: string): number[] {
+  const axes = text.split(',').map((s) => Number(s.trim()));
+  if (axes.some((a) => a !== 0 && a !== 1 && a !== 2) || new Set(axes).size !== axes.length)
+    fail('BAD_INPUT', `--mirror-axes: expected distinct axes among 0,1,2, got '${text}'`);
+  return axes;
+}
+
+function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: PredictBackend } {
+  if (o.backend !== 'ort' && o.backend !== 'wasm' && o.backend !== 'ref')
+    fail('BAD_INPUT', `--backend: use 'ort', 'wasm' or 'ref', got '${o.backend}'`);
+  const modes = ['v1', 'v2-stunet', 'v2-upstream'];
+  if (o.mode !== undefined && !modes.includes(o.mode))
+    fail('BAD_INPUT', `--mode: use ${modes.join(', ')}, got '${o.mode}'`);
+  let threads: number | undefined;
+  if (o.threads !== undefined) {
+    threads = Number(o.threads);
+    if (!Number.isInteger(threads) || threads < 1)
+      fail('BAD_INPUT', `--threads: expected a positive integer, got '${o.threads}'`);
+  }
+  const mirrorAxes = o.tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
+  return {
+    backend: o.backend,
+    stepSize: parseStep(o.stepSize),
+    ...(threads === undefined ? {} : { threads }),
+    ...(mirrorAxes === undefined ? {} : { mirrorAxes }),
+    ...(o.mode === undefined ? {} : { mode: o.mode as SlidingWindowMode }),
+    reorient: o.reorient === true,
+    perClass: o.perClass === true,
+    statistics: o.statistics === true,
+    preview: o.preview === true,
+    saveProbabilities: o.saveProbabilities === true,
+    ...(o.map === undefined ? {} : { map: o.map }),
+  };
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('segment NIfTI volumes: preprocess, sliding window, resample back, write labels with names')
+    .requiredOption('-i, --input <file|folder>', 'a .nii/.nii.gz case, or a folder of them')
+    .requiredOption('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
+    .requiredOption('-m, --model <model>', 'stunet model folder, official v1 .model or v2 .pth')
+    .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
+    .option('--step-size <f>', 'tile stride as a fraction of the patch', '0.5')
+    .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
+    .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
+    .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
+    .option(
+      '--backend <ort|wasm|ref>',
+      'executor: ONNX Runtime, the wasm engine, or the reference engine',
+      'ort',
+    )
+    .option('--threads <n>', 'compute threads (default: all cores)')
+    .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
+    .option('--statistics', 'write volume (mL) and mean intensity per class (<stem>_statistics.json)')
+    .option('--preview', 'write a PNG with three orthogonal slices and the overlay (<stem>_preview.png)')
+    .option('--reorient', "predict in the closest canonical (RAS) orientation, write in the input's")
+    .option(
+      '--save-probabilities',
+      'write float32 probabilities on the cropped grid (<stem>_probabilities.npy)',
+    )
+    .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
+    .action(async (o: PredictCliOptions) => {
+      const opts = parseOptions(o);
+      const folder = isDirectory(o.input);
+      const inputs = folder ? listNiftiFiles(o.input) : [o.input];
+      const outputFor = (f: string): string =>
+        folder || isDirectory(o.output) || !/\.nii(\.gz)?$/i.test(o.output)
+          ? join(o.output, `${niftiStem(f)}.nii.gz`)
+          : o.output;
+      const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
+      const predictor = await createPredictorNetwork(model, opts.backend, opts.threads);
+      const progress = consoleProgress(process.stderr);
+      try {
+        for (const [i, input] of inputs.entries()) {
+          if (inputs.length > 1) console.log(`case ${i + 1}/${inputs.length}: ${input}`);
+          const r = await predictFile(input, outputFor(input), model, predictor.network, {
+            ...opts,
+            onProgress: progress,
+          });
+          console.log(
+            `${input}: ${r.shape.join('×')}, ${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
+          );
+        }
+      } finally {
+        await predictor.close();
+      }
+    });
+}

@@ -1,0 +1,194 @@
+/**
+ * `stunet predict` end to end with the T1 model (v1 .model, 1 channel, 5 classes, patch 16×32×64) on
+ * crops of real CT: geometry of the output equals the input's, labels in range, --reorient round trip,
+ * and bad input refused with nothing written.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createNifti } from '../../src/io/nifti-volume.js';
+import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
+import type { Mat4 } from '../../src/io/geometry.js';
+import {
+  orientationCode,
+  orientationFromCode,
+  reorient,
+  toClosestCanonical,
+} from '../../src/io/orientation.js';
+import { fixturePath } from '../helpers.js';
+import { runCli, tempDir } from './cli-helpers.js';
+
+const MODEL = fixturePath('stunet-forward', 'T1.model');
+
+/** Voxels [i0, i0+ni) × [j0, j0+nj) × [k0, k0+nk) with the affine moved to the crop's corner. */
+function cropNifti(
+  img: NiftiImage,
+  from: [number, number, number],
+  size: [number, number, number],
+): NiftiImage {
+  const [I, J] = img.dims as [number, number, number];
+  const [ni, nj, nk] = size;
+  const raw = img.raw as Int16Array | Uint8Array;
+  const out = raw instanceof Int16Array ? new Int16Array(ni * nj * nk) : new Uint8Array(ni * nj * nk);
+  let o = 0;
+  for (let k = 0; k < nk; k++)
+    for (let j = 0; j < nj; j++)
+      for (let i = 0; i < ni; i++)
+        out[o++] = raw[((from[2] + k) * J + from[1] + j) * I + from[0] + i] as number;
+  const a = img.affine;
+  const shifted = a.map((row, r) =>
+    r < 3
+      ? row.map((v, c) => (c === 3 ? v + row[0] * from[0] + row[1] * from[1] + row[2] * from[2] : v))
+      : [...row],
+  ) as unknown as Mat4;
+  return createNifti({ raw: out, dims: size, affine: shifted, header: img.header });
+}
+
+function ctCrop(dir: string): string {
+  const img = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
+  const path = join(dir, 'ct.nii.gz');
+  writeFileSync(path, writeNifti(cropNifti(img, [40, 30, 6], [36, 30, 14])));
+  return path;
+}
+
+function checkOutput(input: string, output: string, classes: number): NiftiImage {
+  const a = readNifti(readFileSync(input));
+  const b = readNifti(readFileSync(output));
+  assert.deepEqual(b.dims, a.dims);
+  assert.deepEqual(b.affine, a.affine);
+  assert.equal(orientationCode(b.affine), orientationCode(a.affine));
+  assert.equal(b.datatype, 'uint8');
+  for (const v of b.data) assert.ok(v >= 0 && v < classes && Number.isInteger(v));
+  return b;
+}
+
+test('predict: a real CT crop with the T1 model keeps the input geometry; names, statistics, preview', () => {
+  const dir = tempDir();
+  const input = ctCrop(dir);
+  const out = join(dir, 'out', 'seg.nii.gz');
+  const r = runCli([
+    'predict',
+    '-i',
+    input,
+    '-o',
+    out,
+    '-m',
+    MODEL,
+    '--no-tta',
+    '--statistics',
+    '--preview',
+    '--per-class',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  checkOutput(input, out, 5);
+  const files = readdirSync(join(dir, 'out')).sort();
+  assert.deepEqual(files, [
+    'seg.json',
+    'seg.nii.gz',
+    'seg_classes',
+    'seg_preview.png',
+    'seg_statistics.json',
+  ]);
+  assert.ok(
+    readFileSync(join(dir, 'out', 'seg_preview.png'))
+      .subarray(1, 4)
+      .toString() === 'PNG',
+  );
+  const ext = readNifti(readFileSync(out)).header.extensions;
+  assert.equal(ext.length, 1);
+  assert.match(r.stdout, /ct\.nii\.gz: 36×30×14/);
+});
+
+test('predict: the sheared, anisotropic head CT (separate-z export) keeps its geometry', () => {
+  const dir = tempDir();
+  const img = readNifti(readFileSync(fixturePath('nifti', 'shear.nii.gz')));
+  const input = join(dir, 'shear.nii.gz');
+  writeFileSync(input, writeNifti(cropNifti(img, [100, 120, 0], [90, 100, 54])));
+  const out = join(dir, 'shear_seg.nii.gz');
+  const r = runCli(['predict', '-i', input, '-o', out, '-m', MODEL, '--no-tta']);
+  assert.equal(r.status, 0, r.stderr);
+  checkOutput(input, out, 5);
+});
+
+test('predict --reorient: output in the input orientation, equal to predicting the canonical image', () => {
+  const dir = tempDir();
+  const ras = ctCrop(dir);
+  const lpi = join(dir, 'lpi.nii.gz');
+  writeFileSync(lpi, writeNifti(reorient(readNifti(readFileSync(ras)), orientationFromCode('LPI'))));
+  const r1 = runCli([
+    'predict',
+    '-i',
+    lpi,
+    '-o',
+    join(dir, 'lpi_seg.nii.gz'),
+    '-m',
+    MODEL,
+    '--no-tta',
+    '--reorient',
+  ]);
+  assert.equal(r1.status, 0, r1.stderr);
+  const r2 = runCli(['predict', '-i', ras, '-o', join(dir, 'ras_seg.nii.gz'), '-m', MODEL, '--no-tta']);
+  assert.equal(r2.status, 0, r2.stderr);
+  const seg = checkOutput(lpi, join(dir, 'lpi_seg.nii.gz'), 5);
+  const back = toClosestCanonical(seg).image;
+  const ref = readNifti(readFileSync(join(dir, 'ras_seg.nii.gz')));
+  assert.deepEqual(back.affine, ref.affine);
+  assert.deepEqual(back.data, ref.data);
+});
+
+test('predict: a folder of cases is processed and each reported', () => {
+  const dir = tempDir();
+  ctCrop(dir);
+  const r = runCli(['predict', '-i', dir, '-o', join(dir, 'preds'), '-m', MODEL, '--no-tta']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /case 1\/1|ct\.nii\.gz/);
+  assert.deepEqual(readdirSync(join(dir, 'preds')).sort(), ['ct.json', 'ct.nii.gz']);
+});
+
+function expectRefused(args: string[], message: RegExp, outDir: string): void {
+  const r = runCli(args);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, message);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  let left: string[] = [];
+  try {
+    left = readdirSync(outDir);
+  } catch {
+    left = [];
+  }
+  assert.deepEqual(left, [], 'nothing written');
+}
+
+test('predict refuses truncated, 4D and non-finite input with one error line and no output', () => {
+  const dir = tempDir();
+  const good = readFileSync(ctCrop(dir));
+  const out = join(dir, 'o');
+  const truncated = join(dir, 'trunc.nii.gz');
+  writeFileSync(truncated, good.subarray(0, Math.floor(good.length / 2)));
+  expectRefused(['predict', '-i', truncated, '-o', join(out, 'a.nii.gz'), '-m', MODEL], /^error: /, out);
+
+  const img = readNifti(good);
+  const d4 = join(dir, 'd4.nii.gz');
+  const raw4 = new Int16Array(img.data.length * 2);
+  writeFileSync(d4, writeNifti(createNifti({ raw: raw4, dims: [...img.dims, 2], affine: img.affine })));
+  expectRefused(['predict', '-i', d4, '-o', join(out, 'b.nii.gz'), '-m', MODEL], /4D/, out);
+
+  const nan = join(dir, 'nan.nii.gz');
+  const f = Float32Array.from(img.data);
+  f[10] = NaN;
+  f[20] = Infinity;
+  writeFileSync(nan, writeNifti(createNifti({ raw: f, dims: img.dims, affine: img.affine })));
+  expectRefused(['predict', '-i', nan, '-o', join(out, 'c.nii.gz'), '-m', MODEL], /NaN/, out);
+
+  expectRefused(
+    ['predict', '-i', join(dir, 'missing.nii.gz'), '-o', join(out, 'd.nii.gz'), '-m', MODEL],
+    /^error: /,
+    out,
+  );
+  expectRefused(
+    ['predict', '-i', truncated, '-o', join(out, 'e.nii.gz'), '-m', MODEL, '--backend', 'gpu'],
+    /--backend/,
+    out,
+  );
+});
