@@ -28,3 +28,21 @@ export type { ProgressEvent, ProgressListener } from './util/progress.js';
 // Node adapters
 export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './node/model-source.js';
 export { createNetworkRunner, type NetworkRunner, type Executor } from './node/network-runner.js';
+// Pipeline stages (browser-safe: arrays in, arrays out)
+export * as preprocessing from './preprocessing/index.js';
+export * as inference from './inference/index.js';
+export * as evaluation from './evaluation/index.js';
+export * as labels from './io/labels/index.js';
+export * as nifti from './io/nifti.js';
+export { niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
+export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
+export { planExperiment } from './planning/planner.js';
+export { augmentSample, defaultAugmentationParams } from './augmentation/pipeline.js';
+// Training
+export { backward } from './engine/autograd.js';
+export { createTrainingState, trainStep } from './training/train-step.js';
+export { diceCeLoss, multipleOutputLoss } from './training/loss.js';
+export { SgdOptimizer, NNUNET_SGD, clipGradNorm } from './training/optimizer.js';
+export { polyLr } from './training/schedule.js';
+export { estimateTrainingMemory } from './training/memory.js';
+export { createWasmBackend } from './engine/backends/wasm/index.js';
