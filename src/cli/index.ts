@@ -10,7 +10,9 @@ import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
 import { registerPredict } from './predict.js';
 import { registerPlan } from './plan.js';
+import { registerPreprocess } from './preprocess.js';
 import { registerRunNetwork } from './run-network.js';
+import { registerTrain } from './train.js';
 import { registerTrainSteps } from './train-steps.js';
 
 // Node 20's V8 has relaxed SIMD (FMA) behind a flag; the wasm backend uses it when it validates.
@@ -36,6 +38,8 @@ registerTrainSteps(program);
 registerPredict(program);
 registerDataset(program);
 registerPlan(program);
+registerPreprocess(program);
+registerTrain(program);
 registerEvaluate(program);
 
 try {

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { initWeightsHe } from '../../src/model/init.js';
+import { defaultMeta } from '../../src/model/loaded-model.js';
+import { StuNet } from '../../src/model/stunet.js';
+import { checkpointDir, saveCheckpoint } from '../../src/node/train-run.js';
+import { initialTrainerState, parseTrainerState } from '../../src/training/checkpointing.js';
+import { renderCurve } from '../../src/training/curve.js';
+import { SgdOptimizer } from '../../src/training/optimizer.js';
+import { decodePng } from '../../src/io/png.js';
+import { tempDir } from '../cli/cli-helpers.js';
+
+const arch = {
+  inputChannels: 1,
+  numClasses: 2,
+  depth: [1, 1],
+  dims: [2, 4],
+  poolOpKernelSizes: [[2, 2, 2]] as [number, number, number][],
+  convKernelSizes: [
+    [3, 3, 3],
+    [3, 3, 3],
+  ] as [number, number, number][],
+};
+
+test('checkpoints: folder swap leaves no partial folder; a crash between the moves falls back to .old', () => {
+  const fold = tempDir();
+  const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
+  const s0 = initialTrainerState(3, 2, 1);
+  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), s0);
+  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 1 });
+  assert.deepEqual(readdirSync(fold), ['checkpoint_latest']);
+  const dir = checkpointDir(fold, 'checkpoint_latest');
+  assert.equal(parseTrainerState(readFileSync(join(dir, 'trainer_state.json'), 'utf8')).epoch, 1);
+  // simulate a kill after "move the old one away" and before "move the new one in"
+  renameSync(join(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
+  mkdirSync(join(fold, 'checkpoint_latest.partial'));
+  assert.equal(checkpointDir(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
+  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
+  assert.ok(!existsSync(join(fold, 'checkpoint_latest.partial')));
+  assert.throws(() => checkpointDir(fold, 'checkpoint_best'), /no checkpoint_best/);
+});
+
+test('curve: a PNG with the three series drawn in their colours', () => {
+  const log = [0, 1, 2].map((epoch) => ({
+    epoch,
+    trainLoss: 1 - epoch * 0.3,
+    pseudoDice: [0.2 * epoch],
+    meanPseudoDice: 0.2 * epoch,
+    emaPseudoDice: 0.1 * epoch,
+    lr: 0.01,
+    seconds: 1,
+  }));
+  const png = decodePng(renderCurve(log, 200, 100));
+  // below the legend swatches (rows 6…15): only the plotted lines carry these colours
+  const colours = new Set<string>();
+  for (let i = 20 * png.width; i < png.width * png.height; i++)
+    colours.add(Array.from(png.rgba.subarray(i * 4, i * 4 + 3)).join(','));
+  for (const c of ['31,119,180', '44,160,44', '214,39,40']) assert.ok(colours.has(c), c);
+});
