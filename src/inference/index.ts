@@ -25,3 +25,4 @@ export {
   type Aggregation,
   type NetworkFn,
 } from './tta.js';
+export { jsClassHead, type ClassHead } from './head.js';

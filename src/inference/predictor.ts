@@ -9,6 +9,8 @@
  *   + (K+1)·pz·Y'·X'  (the sliding window's stitching ring, stitcher.ts)
  *   + K·s·Y'·X'       (one finished slab, s ≤ maxSlabDepth, default 8)
  *   + the network's own working set for one (1, C, pz, py, px) tile and its (1, K, pz, py, px) output
+ *     (with a feature network carrying `classHead`: its (1, C_f, pz, py, px) features instead, and the
+ *     ring can live outside memory through `ringStore`)
  *   + 4·K·Yc·Xc       (resample-back planes, export.ts)
  *   + Zc·Yc·Xc + Z·Y·X bytes (uint8 labels; ×2 for uint16).
  * Nothing is K × a whole volume.
@@ -32,6 +34,7 @@ import {
   type Vec3,
 } from './export.js';
 import { slidingWindowPredict, type SlidingWindowMode } from './sliding-window.js';
+import type { RingStoreFactory } from './stitcher.js';
 import type { NetworkFn } from './tta.js';
 
 export interface PredictVolumeOptions {
@@ -48,6 +51,8 @@ export interface PredictVolumeOptions {
   readonly mirrorAxes?: readonly number[];
   /** Slices per slab handed from the sliding window to the resampler (default 8). */
   readonly maxSlabDepth?: number;
+  /** Where the sliding window keeps its (K × pz × Y' × X') running sums; default in memory. */
+  readonly ringStore?: RingStoreFactory;
   readonly signal?: AbortSignal;
   /** Stages: 'preprocess', 'sliding-window', 'export'. */
   readonly onProgress?: ProgressListener;
@@ -150,6 +155,7 @@ export async function predictVolume(
       ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
       ...(opts.mirrorAxes === undefined ? {} : { mirrorAxes: opts.mirrorAxes }),
       maxSlabDepth: opts.maxSlabDepth ?? 8,
+      ...(opts.ringStore === undefined ? {} : { ringStore: opts.ringStore }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },

@@ -7,6 +7,8 @@
  *   (K + 1) · pz · Y · X float32 accumulators
  *   + K · s · Y · X for the slab handed to `onSlab` (s ≤ the z stride, ≈ pz/2 at step 0.5)
  *   + one tile's TTA buffers, ≈ 4 · K · pz · py · px (passes + 3 of them with batchMirrors).
+ * With a feature network (`network.classHead`), the tile term is C_f · pz · py · px per pass instead (the
+ * head runs on 4 planes at a time) and the accumulators can live in a RingStore (a file, in Node).
  * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
  * below the next tile start are final and emitted.
  */
@@ -16,8 +18,9 @@ import type { Volume } from '../io/volume.js';
 import type { ProgressListener } from '../util/progress.js';
 import { computeGaussianV2, getGaussianV1, type Vec3 } from './gaussian.js';
 import { computeStepsForSlidingWindow, padToPatch, type Padding } from './steps.js';
-import { type AccumulationPrecision, type Slab, SlabAccumulator } from './stitcher.js';
-import { mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
+import { type AccumulationPrecision, type RingStoreFactory, type Slab, SlabAccumulator } from './stitcher.js';
+import { softmaxAccumulate, type ClassHead, type SoftmaxScratch } from './head.js';
+import { flipSpatial, mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
 
 /**
  * 'v1': nnU-Net 1.7.1 (softmax per pass, float32). 'v2-stunet': STU-Net's nnUNet-2.2 copy (logits,
@@ -41,6 +44,8 @@ export interface SlidingWindowOptions {
   readonly batchMirrors?: boolean;
   /** Split finished z-ranges into slabs of at most this many slices (bounds the slab buffer). */
   readonly maxSlabDepth?: number;
+  /** Where the (classes × pz × Y × X) running sums live; default in memory (see RingStore). */
+  readonly ringStore?: RingStoreFactory;
   readonly signal?: AbortSignal;
   /** Events with stage 'sliding-window', done/total = tiles. */
   readonly onProgress?: ProgressListener;
@@ -164,31 +169,120 @@ export async function slidingWindowPredict(
     a.release(to);
   };
 
+  const newAcc = (k: number): SlabAccumulator =>
+    new SlabAccumulator(k, patch[0], padding.paddedZYX[1], padding.paddedZYX[2], precision, opts.ringStore);
+
   opts.onProgress?.({ stage: 'sliding-window', done: 0, total: tiles });
-  for (const z0 of zSteps) {
-    if (acc !== null) await flush(acc, z0); // every tile that touches z < z0 has run
-    for (const y0 of ySteps)
-      for (const x0 of xSteps) {
-        checkAbort();
-        const tile = extractTile(input, shape, padding.lowZYX, [z0, y0, x0], patch);
-        const mirrorOpts = {
-          passes,
-          aggregation,
-          batch: opts.batchMirrors ?? false,
-          beforeCall: checkAbort,
-        } as const;
-        const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
-        acc ??= new SlabAccumulator(classes, patch[0], padding.paddedZYX[1], padding.paddedZYX[2], precision);
-        if (classes !== acc.classes)
-          fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${acc.classes}`);
-        acc.add(values, weight, z0, y0, x0, patch);
-        done += 1;
-        opts.onProgress?.({ stage: 'sliding-window', done, total: tiles });
-      }
+  try {
+    for (const z0 of zSteps) {
+      if (acc !== null) await flush(acc, z0); // every tile that touches z < z0 has run
+      for (const y0 of ySteps)
+        for (const x0 of xSteps) {
+          checkAbort();
+          const tile = extractTile(input, shape, padding.lowZYX, [z0, y0, x0], patch);
+          const mirrorOpts = {
+            passes,
+            aggregation,
+            batch: opts.batchMirrors ?? false,
+            beforeCall: checkAbort,
+          } as const;
+          const head = network.classHead;
+          if (head !== undefined) {
+            acc ??= newAcc(head.classes);
+            await addTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
+          } else {
+            const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
+            acc ??= newAcc(classes);
+            if (classes !== acc.classes)
+              fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${acc.classes}`);
+            acc.add(values, weight, z0, y0, x0, patch);
+          }
+          done += 1;
+          opts.onProgress?.({ stage: 'sliding-window', done, total: tiles });
+        }
+    }
+    if (acc === null) fail('BAD_INPUT', 'the sliding window produced no tiles');
+    await flush(acc, padding.paddedZYX[0]);
+    return { classes: acc.classes, tiles, steps, padding };
+  } finally {
+    acc?.close();
   }
-  if (acc === null) fail('BAD_INPUT', 'the sliding window produced no tiles');
-  await flush(acc, padding.paddedZYX[0]);
-  return { classes: acc.classes, tiles, steps, padding };
+}
+
+/** Tile planes per head application: bounds the (K, planes, py, px) logits/probability buffers. */
+const HEAD_PLANES = 4;
+
+/**
+ * One tile through a feature network: every TTA pass's feature map flipped back (1×1×1 head commutes
+ * with flips), then per run of HEAD_PLANES planes: logits = head(features), v1 softmax per pass averaged
+ * (1/n each, pass order) or v2 logits averaged, Gaussian-weighted into the accumulator. The same per-voxel
+ * arithmetic as predictMirrored + SlabAccumulator.add on a logit network.
+ */
+async function addTileThroughHead(
+  network: NetworkFn,
+  head: ClassHead,
+  tile: Tensor,
+  opts: {
+    readonly passes: readonly (readonly number[])[];
+    readonly aggregation: 'v1' | 'v2';
+    readonly beforeCall: () => void;
+  },
+  acc: SlabAccumulator,
+  weight: Float32Array | null,
+  at: Vec3,
+  patch: Vec3,
+): Promise<void> {
+  const [pz, py, px] = patch;
+  const C = head.channels;
+  const K = head.classes;
+  if (K !== acc.classes) fail('SHAPE_MISMATCH', `the class head has ${K} classes, earlier ${acc.classes}`);
+  const n = opts.passes.length;
+  const features: Float32Array[] = [];
+  for (const axes of opts.passes) {
+    opts.beforeCall();
+    const o = (await network(flipSpatial(tile, axes)))[0];
+    if (o === undefined) fail('RUNTIME', 'the network returned no output');
+    const [on, oc, oz, oy, ox] = o.shape;
+    if (o.shape.length !== 5 || on !== 1 || oc !== C || oz !== pz || oy !== py || ox !== px)
+      fail(
+        'SHAPE_MISMATCH',
+        `feature output [${o.shape.join(', ')}] does not match (1, ${C}, ${pz}, ${py}, ${px})`,
+      );
+    features.push(flipSpatial(o, axes).data);
+  }
+  const planeVoxels = py * px;
+  const tileVoxels = pz * planeVoxels;
+  let scratch: SoftmaxScratch | null = null;
+  for (let z = 0; z < pz; z += HEAD_PLANES) {
+    const dz = Math.min(HEAD_PLANES, pz - z);
+    const nv = dz * planeVoxels;
+    const chunk = new Float32Array(C * nv);
+    const values = new Float32Array(K * nv);
+    for (const f of features) {
+      for (let c = 0; c < C; c++)
+        chunk.set(
+          f.subarray(c * tileVoxels + z * planeVoxels, c * tileVoxels + z * planeVoxels + nv),
+          c * nv,
+        );
+      const dims = [dz, py, px] as const;
+      if (opts.aggregation === 'v1' && head.probabilities !== undefined) {
+        const p = await head.probabilities(chunk, dims);
+        if (n === 1)
+          values.set(p); // 0 + 1 · p
+        else for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (p[j] as number) / n;
+        continue;
+      }
+      const logits = await head.apply(chunk, dims);
+      if (opts.aggregation === 'v2') {
+        for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (logits[j] as number);
+        continue;
+      }
+      scratch = softmaxAccumulate(logits, K, nv, 1 / n, values, scratch);
+    }
+    if (opts.aggregation === 'v2')
+      for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) / n;
+    acc.addPlanes(values, weight, at[0], at[1], at[2], patch, z, z + dz);
+  }
 }
 
 /**

@@ -23,14 +23,52 @@ export interface Slab {
 }
 
 /**
+ * Where the running class sums live: `depth` slots (one per live z-slice), each (Y, classes, X) float32,
+ * row-major, accessed as blocks of whole rows. The default keeps them in memory; a Node caller can keep
+ * them in a file (out of core), so that the class-proportional part of the stitching never counts
+ * against the process's memory.
+ */
+export interface RingStore {
+  /** Rows [y0, y1) of `slot` as ((y1 − y0), classes, X): a live view or a loaded copy, valid until the next call. */
+  load(slot: number, y0: number, y1: number): Float32Array;
+  /** Writes back a block from `load` (a no-op for views). */
+  save(slot: number, y0: number, block: Float32Array): void;
+  /** Zeroes a slot. */
+  clear(slot: number): void;
+  /** Frees what the store holds (files, buffers); safe to call twice. */
+  close(): void;
+}
+
+/** Makes the store for (depth, Y, classes, X) float32 sums; it starts zeroed. */
+export type RingStoreFactory = (
+  depth: number,
+  paddedY: number,
+  classes: number,
+  paddedX: number,
+) => RingStore;
+
+/** The in-memory store: one Float32Array, blocks are views. */
+export function memoryRingStore(depth: number, paddedY: number, classes: number, paddedX: number): RingStore {
+  const slot = paddedY * classes * paddedX;
+  const row = classes * paddedX;
+  const sums = new Float32Array(depth * slot);
+  return {
+    load: (s, y0, y1) => sums.subarray(s * slot + y0 * row, s * slot + y1 * row),
+    save: () => undefined,
+    clear: (s) => sums.fill(0, s * slot, (s + 1) * slot),
+    close: () => undefined,
+  };
+}
+
+/**
  * Running sums for `depth` consecutive z-slices of the padded (Y, X) plane; slice z lives in slot z % depth.
- * Memory: (classes + 1) · depth · Y · X float32.
+ * Memory: classes · depth · Y · X float32 in the RingStore (in memory by default) + depth · Y · X weights.
  */
 export class SlabAccumulator {
   readonly classes: number;
   private readonly depth: number;
   private readonly plane: number;
-  private readonly sums: Float32Array; // (classes, depth, Y, X)
+  private readonly store: RingStore;
   private readonly weights: Float32Array; // (depth, Y, X): the same for every class
   /** Lowest z not yet released: live slices are [origin, origin + depth). */
   private liveFrom = 0;
@@ -41,17 +79,23 @@ export class SlabAccumulator {
     private readonly paddedY: number,
     private readonly paddedX: number,
     private readonly precision: AccumulationPrecision,
+    storeFactory: RingStoreFactory = memoryRingStore,
   ) {
     this.classes = classes;
     this.depth = depth;
     this.plane = paddedY * paddedX;
-    this.sums = new Float32Array(classes * depth * this.plane);
+    this.store = storeFactory(depth, paddedY, classes, paddedX);
     this.weights = new Float32Array(depth * this.plane);
   }
 
   /** Lowest padded z not yet released: live slices are [origin, origin + depth). */
   get origin(): number {
     return this.liveFrom;
+  }
+
+  /** Frees the sums' store. */
+  close(): void {
+    this.store.close();
   }
 
   /**
@@ -66,6 +110,23 @@ export class SlabAccumulator {
     x0: number,
     patch: readonly [number, number, number],
   ): void {
+    this.addPlanes(values, weight, z0, y0, x0, patch, 0, patch[0]);
+  }
+
+  /**
+   * Adds tile planes [zFrom, zTo) only: `values` is (classes, zTo − zFrom, py, px), `weight` still the
+   * whole (pz, py, px) map. Adding a tile's planes in any split gives bit-identical sums to `add`.
+   */
+  addPlanes(
+    values: Float32Array,
+    weight: Float32Array | null,
+    z0: number,
+    y0: number,
+    x0: number,
+    patch: readonly [number, number, number],
+    zFrom: number,
+    zTo: number,
+  ): void {
     const [pz, py, px] = patch;
     if (z0 < this.liveFrom || z0 + pz > this.liveFrom + this.depth)
       fail(
@@ -74,29 +135,48 @@ export class SlabAccumulator {
       );
     if (y0 + py > this.paddedY || x0 + px > this.paddedX)
       fail('RUNTIME', 'tile falls outside the padded plane');
+    if (!(zFrom >= 0 && zTo <= pz && zFrom < zTo) || values.length !== this.classes * (zTo - zFrom) * py * px)
+      fail('SHAPE_MISMATCH', `tile planes ${zFrom}…${zTo}: values do not match (classes, planes, py, px)`);
     const half = this.precision === 'float16';
-    const patchVoxels = pz * py * px;
-    for (let z = 0; z < pz; z++) {
+    const chunkVoxels = (zTo - zFrom) * py * px;
+    const X = this.paddedX;
+    const K = this.classes;
+    for (let z = zFrom; z < zTo; z++) {
       const slot = (z0 + z) % this.depth;
+      const block = this.store.load(slot, y0, y0 + py); // (py, K, X)
       for (let y = 0; y < py; y++) {
-        const dst = slot * this.plane + (y0 + y) * this.paddedX + x0;
+        const dst = slot * this.plane + (y0 + y) * X + x0;
         const src = (z * py + y) * px;
+        const vsrc = ((z - zFrom) * py + y) * px;
         for (let x = 0; x < px; x++) {
           const g = weight === null ? 1 : (weight[src + x] as number);
           const w = (this.weights[dst + x] as number) + g;
           this.weights[dst + x] = half ? halfFromFloat32Op(w) : w;
         }
-        for (let c = 0; c < this.classes; c++) {
-          const d = c * this.depth * this.plane + dst;
-          const s = c * patchVoxels + src;
+        if (!half && weight !== null) {
+          // The common case, kept branch-free (same arithmetic as below).
+          for (let c = 0; c < K; c++) {
+            const d = (y * K + c) * X + x0;
+            const s = c * chunkVoxels + vsrc;
+            for (let x = 0; x < px; x++)
+              block[d + x] =
+                (block[d + x] as number) +
+                Math.fround((values[s + x] as number) * (weight[src + x] as number));
+          }
+          continue;
+        }
+        for (let c = 0; c < K; c++) {
+          const d = (y * K + c) * X + x0;
+          const s = c * chunkVoxels + vsrc;
           for (let x = 0; x < px; x++) {
             const v = values[s + x] as number;
             const contribution = weight === null ? v : Math.fround(v * (weight[src + x] as number));
-            const sum = (this.sums[d + x] as number) + contribution;
-            this.sums[d + x] = half ? halfFromFloat32Op(sum) : sum;
+            const sum = (block[d + x] as number) + contribution;
+            block[d + x] = half ? halfFromFloat32Op(sum) : sum;
           }
         }
       }
+      this.store.save(slot, y0, block);
     }
   }
 
@@ -106,19 +186,22 @@ export class SlabAccumulator {
     const dz = zTo - zFrom;
     const out = new Float32Array(this.classes * dz * ny * nx);
     const half = this.precision === 'float16';
-    let o = 0;
-    for (let c = 0; c < this.classes; c++)
-      for (let z = zFrom; z < zTo; z++) {
-        const slot = z % this.depth;
+    const X = this.paddedX;
+    const K = this.classes;
+    for (let z = zFrom; z < zTo; z++) {
+      const slot = z % this.depth;
+      const block = this.store.load(slot, y0, y0 + ny);
+      for (let c = 0; c < K; c++)
         for (let y = 0; y < ny; y++) {
-          const w = slot * this.plane + (y0 + y) * this.paddedX + x0;
-          const s = c * this.depth * this.plane + w;
+          const w = slot * this.plane + (y0 + y) * X + x0;
+          const s = (y * K + c) * X + x0;
+          let o = ((c * dz + (z - zFrom)) * ny + y) * nx;
           for (let x = 0; x < nx; x++) {
-            const q = (this.sums[s + x] as number) / (this.weights[w + x] as number);
+            const q = (block[s + x] as number) / (this.weights[w + x] as number);
             out[o++] = half ? halfFromFloat32Op(q) : q;
           }
         }
-      }
+    }
     return out;
   }
 
@@ -128,10 +211,7 @@ export class SlabAccumulator {
     for (let z = this.liveFrom; z < zTo; z++) {
       const slot = z % this.depth;
       this.weights.fill(0, slot * this.plane, (slot + 1) * this.plane);
-      for (let c = 0; c < this.classes; c++) {
-        const base = (c * this.depth + slot) * this.plane;
-        this.sums.fill(0, base, base + this.plane);
-      }
+      this.store.clear(slot);
     }
     this.liveFrom = zTo;
   }

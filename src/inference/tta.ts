@@ -5,9 +5,14 @@
  */
 import { fail } from '../errors.js';
 import { Tensor } from '../engine/tensor.js';
+import type { ClassHead } from './head.js';
 
-/** The network as the sliding window sees it: (N, C, Z, Y, X) in, outputs with the full-resolution logits first. */
-export type NetworkFn = (patch: Tensor) => Promise<Tensor[]>;
+/**
+ * The network as the sliding window sees it: (N, C, Z, Y, X) in, outputs with the full-resolution logits
+ * first. With `classHead` set, the first output is instead the last decoder feature map
+ * (N, classHead.channels, Z, Y, X) and the sliding window applies the head itself, a few planes at a time.
+ */
+export type NetworkFn = ((patch: Tensor) => Promise<Tensor[]>) & { readonly classHead?: ClassHead };
 
 /** 'v1': softmax of every pass, each weighted 1/n and summed; 'v2': logits summed, then divided by n. */
 export type Aggregation = 'v1' | 'v2';

@@ -27,6 +27,8 @@ export interface RunnerOptions {
   readonly deepSupervision: boolean;
   /** ORT intra-op threads (default: ORT's choice, all cores). */
   readonly threads?: number;
+  /** ORT without its CPU memory arena and memory pattern, sequential: peak RSS near the live tensors. */
+  readonly lowMemory?: boolean;
 }
 
 export async function createNetworkRunner(model: LoadedModel, opts: RunnerOptions): Promise<NetworkRunner> {
@@ -42,7 +44,12 @@ export async function createNetworkRunner(model: LoadedModel, opts: RunnerOption
   const exported = exportStunetOnnx(model, { deepSupervision: opts.deepSupervision });
   let tmp: string | null = null;
   let session: OrtSession;
-  const sessionOpts = opts.threads === undefined ? {} : { intraOpThreads: opts.threads };
+  const sessionOpts = {
+    ...(opts.threads === undefined ? {} : { intraOpThreads: opts.threads }),
+    ...(opts.lowMemory === true
+      ? { enableCpuMemArena: false, enableMemPattern: false, executionMode: 'sequential' as const }
+      : {}),
+  };
   if (exported.externalData === undefined) {
     session = await createOrtSession(exported.model, sessionOpts);
   } else {

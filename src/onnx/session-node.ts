@@ -29,6 +29,15 @@ export interface OrtSessionOptions {
   readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
   /** 0 verbose … 4 fatal; default 3 (errors only). */
   readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /**
+   * ORT's CPU memory arena (default true). Off, every intermediate is freed when its last reader ran,
+   * instead of staying in a growing arena: much lower peak RSS for large 3-D activations.
+   */
+  readonly enableCpuMemArena?: boolean;
+  /** Pre-planned allocation pattern from the first run (default true); needs the arena to pay off. */
+  readonly enableMemPattern?: boolean;
+  /** 'sequential' (default) or 'parallel' (inter-op parallelism; more memory live at once). */
+  readonly executionMode?: 'sequential' | 'parallel';
 }
 
 function ortError(what: string, e: unknown, hint = ''): StunetError {
@@ -61,6 +70,9 @@ export class OrtSession {
       executionProviders: providers,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       logSeverityLevel: options.logSeverityLevel ?? 3,
+      ...(options.enableCpuMemArena === undefined ? {} : { enableCpuMemArena: options.enableCpuMemArena }),
+      ...(options.enableMemPattern === undefined ? {} : { enableMemPattern: options.enableMemPattern }),
+      ...(options.executionMode === undefined ? {} : { executionMode: options.executionMode }),
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),
       ...(options.externalData === undefined

@@ -1,0 +1,92 @@
+/**
+ * The class head applied by the sliding window (feature networks) against the same head inside the
+ * network (logit networks): same probabilities for v1 and v2, with and without TTA; the fast exponential;
+ * the file-backed stitching ring against the in-memory one.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Tensor } from '../../src/engine/tensor.js';
+import { expNonPositive, jsClassHead } from '../../src/inference/head.js';
+import { slidingWindowPredictFull } from '../../src/inference/sliding-window.js';
+import type { NetworkFn } from '../../src/inference/tta.js';
+import { fileRingStore } from '../../src/node/predict-files.js';
+
+const C = 3;
+const K = 4;
+const weight = Float32Array.from({ length: K * C }, (_, i) => Math.sin(i * 1.7) * 2);
+const bias = Float32Array.from({ length: K }, (_, i) => Math.cos(i) * 0.5);
+const head = jsClassHead(weight, bias);
+
+/** A position-dependent, flip-equivariant 1×1×1 "network": features from the input voxel alone. */
+function features(x: Tensor): Tensor {
+  const [n, , Z, Y, X] = x.shape as [number, number, number, number, number];
+  const S = Z * Y * X;
+  const out = new Tensor([n, C, Z, Y, X]);
+  for (let b = 0; b < n; b++)
+    for (let c = 0; c < C; c++)
+      for (let s = 0; s < S; s++)
+        out.data[(b * C + c) * S + s] = Math.tanh((x.data[b * S + s] as number) * (c + 1));
+  return out;
+}
+const featureNet: NetworkFn = Object.assign((x: Tensor) => Promise.resolve([features(x)]), {
+  classHead: head,
+});
+const logitNet: NetworkFn = (x: Tensor) => {
+  const f = features(x);
+  const [, , Z, Y, X] = f.shape as [number, number, number, number, number];
+  return Promise.resolve([new Tensor([1, K, Z, Y, X], head.apply(f.data, [Z, Y, X]) as Float32Array)]);
+};
+
+const input = {
+  data: Float32Array.from({ length: 11 * 9 * 13 }, (_, i) => Math.sin(i * 0.31) * 3),
+  shape: [1, 11, 9, 13],
+};
+
+for (const mode of ['v1', 'v2-upstream'] as const)
+  for (const mirrorAxes of [[], [0, 2]])
+    test(`feature network + head equals logit network (${mode}, mirror [${mirrorAxes.join(',')}])`, async () => {
+      const opts = { patchSizeZYX: [6, 6, 8] as const, mode, mirrorAxes, accumulation: 'float32' as const };
+      const a = await slidingWindowPredictFull(input, logitNet, opts);
+      const b = await slidingWindowPredictFull(input, featureNet, { ...opts, ringStore: fileRingStore() });
+      assert.deepEqual(b.shape, a.shape);
+      let max = 0;
+      for (let i = 0; i < a.data.length; i++)
+        max = Math.max(max, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+      assert.ok(max < 1e-6, `max difference ${max}`);
+    });
+
+test('expNonPositive matches Math.exp to 1e-9 relative', () => {
+  for (let i = 0; i <= 20000; i++) {
+    const x = -i * 0.037;
+    const e = Math.exp(x);
+    assert.ok(Math.abs(expNonPositive(x) - e) <= 1e-9 * e, `x = ${x}`);
+  }
+  assert.equal(expNonPositive(0), 1);
+  assert.equal(expNonPositive(-Infinity), 0);
+  assert.ok(Number.isNaN(expNonPositive(NaN)));
+});
+
+test('the ONNX Runtime head (Gemm + Softmax) gives the softmax of the JS head', async () => {
+  const { ortClassHead } = await import('../../src/node/predict-files.js');
+  const w = new Tensor([K, C, 1, 1, 1], weight);
+  const b = new Tensor([K], bias);
+  const h = await ortClassHead(w, b, 1);
+  try {
+    const f = features(
+      new Tensor(
+        [1, 1, 2, 3, 5],
+        Float32Array.from({ length: 30 }, (_, i) => i / 7 - 2),
+      ),
+    );
+    const p = await (h.head.probabilities ?? assert.fail('no probabilities'))(f.data, [2, 3, 5]);
+    const logits = head.apply(f.data, [2, 3, 5]) as Float32Array;
+    for (let s = 0; s < 30; s++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(logits[k * 30 + s] as number);
+      for (let k = 0; k < K; k++)
+        assert.ok(Math.abs((p[k * 30 + s] as number) - Math.exp(logits[k * 30 + s] as number) / sum) < 1e-6);
+    }
+  } finally {
+    await h.close();
+  }
+});
