@@ -2,8 +2,10 @@
  * Worker-thread batch loader: N workers run sampling + augmentation (makeBatch) while the training
  * thread trains; batches come back in order through a prefetch queue. Batch b is makeBatch(cases, cfg,
  * seed, b) whichever worker makes it, so the stream is the same for any worker count and equal to
- * InlineBatchLoader's. Cases are shared, not copied: `shareCases` moves their arrays to
- * SharedArrayBuffers once, and results come back as transferred buffers.
+ * InlineBatchLoader's. Cases in memory are shared, not copied: `shareCases` moves their arrays to
+ * SharedArrayBuffers once. Cases in the preprocessed cache (CachedCaseInfo) are opened by path in each
+ * worker, which reads only the boxes it samples (CachedCaseSource). Results come back as transferred
+ * buffers.
  *
  * This file is also the worker's entry point (it checks workerData on load).
  */
@@ -11,10 +13,23 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import type { TrainingBatch } from '../augmentation/pipeline.js';
 import type { LabelMap } from '../training/deep-supervision.js';
 import { StunetError, fail } from '../errors.js';
-import { makeBatch, type BatchLoader, type LoaderConfig, type PreprocessedCase } from '../training/loader.js';
+import {
+  makeBatch,
+  type BatchLoader,
+  type LoaderCase,
+  type LoaderConfig,
+  type PreprocessedCase,
+} from '../training/loader.js';
+import { CachedCaseSource, type CachedCaseInfo } from './preprocessed-cache-reader.js';
+
+/** A case for the workers: in memory (shared with them), or in the cache on disk (opened by each). */
+export type WorkerCase = PreprocessedCase | CachedCaseInfo;
+
+const isCached = (c: WorkerCase): c is CachedCaseInfo =>
+  typeof (c as Partial<CachedCaseInfo>).dir === 'string';
 
 export interface WorkerLoaderOptions {
-  readonly cases: readonly PreprocessedCase[];
+  readonly cases: readonly WorkerCase[];
   readonly config: LoaderConfig;
   readonly seed: number;
   /** Worker threads (≥ 1). */
@@ -27,7 +42,7 @@ export interface WorkerLoaderOptions {
 
 interface InitData {
   readonly stunetLoaderWorker: true;
-  readonly cases: readonly PreprocessedCase[];
+  readonly cases: readonly WorkerCase[];
   readonly config: LoaderConfig;
   readonly seed: number;
 }
@@ -36,9 +51,13 @@ type Reply =
   | { readonly index: number; readonly batch: TrainingBatch }
   | { readonly index: number; readonly error: string };
 
-/** Copies of the cases whose data and seg live in SharedArrayBuffers (workers then read them in place). */
-export function shareCases(cases: readonly PreprocessedCase[]): PreprocessedCase[] {
-  return cases.map((c) => {
+/**
+ * Copies of the in-memory cases whose data and seg live in SharedArrayBuffers (workers then read them
+ * in place); cached cases pass through.
+ */
+export function shareCases<C extends WorkerCase>(cases: readonly C[]): C[] {
+  return cases.map((c): C => {
+    if (isCached(c)) return c;
     if (c.data.buffer instanceof SharedArrayBuffer && c.seg.buffer instanceof SharedArrayBuffer) return c;
     const data = new Float32Array(new SharedArrayBuffer(c.data.byteLength));
     data.set(c.data);
@@ -213,11 +232,12 @@ function transferList(batch: TrainingBatch): ArrayBuffer[] {
 
 if (!isMainThread && parentPort !== null && isInitData(workerData)) {
   const init = workerData;
+  const cases: LoaderCase[] = init.cases.map((c) => (isCached(c) ? new CachedCaseSource(c) : c));
   const port = parentPort;
   port.on('message', (index: number) => {
     let reply: Reply;
     try {
-      const batch = makeBatch(init.cases, init.config, init.seed, index);
+      const batch = makeBatch(cases, init.config, init.seed, index);
       port.postMessage({ index, batch } satisfies Reply, transferList(batch));
       return;
     } catch (e) {

@@ -2,6 +2,11 @@
  * Patch sampling as nnU-Net v1 DataLoader3D (dataset_loading.py) does it, and the same-thread batch
  * loader (sampling + augmentation + deep-supervision targets). The worker-thread loader is
  * src/node/loader-workers.ts; both make batch b from Rng(deriveSeed(seed, b)) alone, so they agree.
+ *
+ * Sampling sees a case through CaseSource (shape, class locations, a padded box): a PreprocessedCase
+ * held in memory is one (memoryCaseSource), and the Node adapter reads boxes from the preprocessed
+ * cache on disk (src/node/preprocessed-cache-reader.ts), so the data set need not fit in memory. Both
+ * give the same boxes, hence the same batches.
  */
 import {
   collate,
@@ -29,6 +34,42 @@ export interface PreprocessedCase {
    * Classes ≤ 0 and empty lists are ignored.
    */
   readonly classLocations: ReadonlyMap<number, ArrayLike<number>>;
+}
+
+/**
+ * What sampling needs of a case, without holding it whole: the shape, the class locations (read when a
+ * forced-foreground patch needs them, as nnU-Net loads the properties file per sample) and a box.
+ */
+export interface CaseSource {
+  readonly key: string;
+  readonly channels: number;
+  readonly shapeZYX: Vec3;
+  /** properties['class_locations'] (see PreprocessedCase.classLocations). */
+  classLocations(): ReadonlyMap<number, ArrayLike<number>>;
+  /** The box [lower, lower + size); outside the case data 0 and seg −1 (nnU-Net's np.pad). */
+  readBox(lower: Vec3, size: Vec3): Sample;
+}
+
+/** A case the loader samples from: in memory, or any CaseSource. */
+export type LoaderCase = PreprocessedCase | CaseSource;
+
+/** The in-memory case as a CaseSource (boxes by cropPadded). */
+export function memoryCaseSource(c: PreprocessedCase): CaseSource {
+  return {
+    key: c.key,
+    channels: c.channels,
+    shapeZYX: c.shapeZYX,
+    classLocations: () => c.classLocations,
+    readBox: (lower, size) => cropPadded(c, lower, size),
+  };
+}
+
+export function isCaseSource(c: LoaderCase): c is CaseSource {
+  return typeof (c as Partial<CaseSource>).readBox === 'function';
+}
+
+export function asCaseSource(c: LoaderCase): CaseSource {
+  return isCaseSource(c) ? c : memoryCaseSource(c);
 }
 
 export interface LoaderConfig {
@@ -96,12 +137,13 @@ export interface SampledPatch {
  * become the patch's centre (lower corner max(lb, voxel − patch//2), as DataLoader3D: not capped above).
  */
 export function samplePatch(
-  c: PreprocessedCase,
+  loaderCase: LoaderCase,
   patch: Vec3,
   needToPad: Vec3,
   forceForeground: boolean,
   rng: Rng,
 ): SampledPatch {
+  const c = asCaseSource(loaderCase);
   const shape = c.shapeZYX;
   const lb: number[] = [];
   const ub: number[] = [];
@@ -115,12 +157,11 @@ export function samplePatch(
   let selectedClass: number | null = null;
   let voxel: number[] | null = null;
   if (forceForeground) {
-    const classes = [...c.classLocations.entries()]
-      .filter(([k, v]) => k > 0 && v.length >= 3)
-      .map(([k]) => k);
+    const classLocations = c.classLocations();
+    const classes = [...classLocations.entries()].filter(([k, v]) => k > 0 && v.length >= 3).map(([k]) => k);
     if (classes.length > 0) {
       selectedClass = classes[randInt(rng, 0, classes.length)] as number;
-      const locs = c.classLocations.get(selectedClass) ?? [];
+      const locs = classLocations.get(selectedClass) ?? [];
       const i = randInt(rng, 0, Math.floor(locs.length / 3));
       voxel = [locs[3 * i] as number, locs[3 * i + 1] as number, locs[3 * i + 2] as number];
     }
@@ -130,7 +171,7 @@ export function samplePatch(
       ? randInt(rng, lb[d] as number, (ub[d] as number) + 1)
       : Math.max(lb[d] as number, (voxel[d] as number) - Math.floor((patch[d] as number) / 2)),
   ) as unknown as Vec3;
-  return { key: c.key, sample: cropPadded(c, lower, patch), lowerZYX: lower, selectedClass };
+  return { key: c.key, sample: c.readBox(lower, patch), lowerZYX: lower, selectedClass };
 }
 
 /** The box [lower, lower + patch) of the case; outside the case data 0 and seg −1 (nnU-Net's np.pad). */
@@ -165,7 +206,7 @@ export function cropPadded(c: PreprocessedCase, lower: Vec3, patch: Vec3): Sampl
 }
 
 /** DataLoader3D.generate_train_batch: keys drawn with replacement, the last share forced to foreground. */
-export function sampleBatch(cases: readonly PreprocessedCase[], cfg: LoaderConfig, rng: Rng): SampledPatch[] {
+export function sampleBatch(cases: readonly LoaderCase[], cfg: LoaderConfig, rng: Rng): SampledPatch[] {
   if (cases.length === 0) fail('BAD_INPUT', 'the loader needs at least one case');
   const patch = cfg.generatorPatchSizeZYX;
   const needToPad = [0, 1, 2].map((d) =>
@@ -173,7 +214,7 @@ export function sampleBatch(cases: readonly PreprocessedCase[], cfg: LoaderConfi
   ) as unknown as Vec3;
   const picks = Array.from(
     { length: cfg.batchSize },
-    () => cases[randInt(rng, 0, cases.length)] as PreprocessedCase,
+    () => cases[randInt(rng, 0, cases.length)] as LoaderCase,
   );
   return picks.map((c, j) =>
     samplePatch(c, patch, needToPad, doOversample(j, cfg.batchSize, cfg.oversampleForegroundPercent), rng),
@@ -182,7 +223,7 @@ export function sampleBatch(cases: readonly PreprocessedCase[], cfg: LoaderConfi
 
 /** Batch number `batchIndex` of the stream seeded by `seed`: sample, augment, collate. */
 export function makeBatch(
-  cases: readonly PreprocessedCase[],
+  cases: readonly LoaderCase[],
   cfg: LoaderConfig,
   seed: number,
   batchIndex: number,
@@ -212,7 +253,7 @@ export interface BatchLoader {
 export class InlineBatchLoader implements BatchLoader {
   private index: number;
   constructor(
-    private readonly cases: readonly PreprocessedCase[],
+    private readonly cases: readonly LoaderCase[],
     private readonly cfg: LoaderConfig,
     private readonly seed: number,
     startBatch = 0,

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { initWeightsHe } from '../../src/model/init.js';
 import { defaultMeta } from '../../src/model/loaded-model.js';
 import { StuNet } from '../../src/model/stunet.js';
+import { removeLeftovers } from '../../src/node/train-checkpoints.js';
 import { checkpointDir, saveCheckpoint } from '../../src/node/train-run.js';
 import { initialTrainerState, parseTrainerState } from '../../src/training/checkpointing.js';
 import { renderCurve } from '../../src/training/curve.js';
@@ -40,6 +41,34 @@ test('checkpoints: folder swap leaves no partial folder; a crash between the mov
   saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
   assert.ok(!existsSync(join(fold, 'checkpoint_latest.partial')));
   assert.throws(() => checkpointDir(fold, 'checkpoint_best'), /no checkpoint_best/);
+});
+
+test('leftovers of a killed run: temporaries and .partial go, a lone .old moves back, a stale .old goes', () => {
+  const fold = tempDir();
+  const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
+  const s0 = initialTrainerState(3, 2, 1);
+  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
+  saveCheckpoint(fold, 'checkpoint_best', model, new SgdOptimizer(), { ...s0, epoch: 1 });
+  // killed between the moves of checkpoint_latest, and after the second move of checkpoint_best
+  renameSync(join(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
+  mkdirSync(join(fold, 'checkpoint_latest.partial'));
+  cpSync(join(fold, 'checkpoint_best'), join(fold, 'checkpoint_best.old'), { recursive: true });
+  writeFileSync(join(fold, '.log.jsonl.0123abcd.tmp'), '{"epoch"');
+  mkdirSync(join(fold, 'validation'));
+  writeFileSync(join(fold, 'validation', '.summary.json.0123abcd.tmp'), '');
+  writeFileSync(join(fold, 'log.jsonl'), '');
+  removeLeftovers(fold);
+  assert.deepEqual(readdirSync(fold).sort(), [
+    'checkpoint_best',
+    'checkpoint_latest',
+    'log.jsonl',
+    'validation',
+  ]);
+  assert.deepEqual(readdirSync(join(fold, 'validation')), []);
+  const dir = checkpointDir(fold, 'checkpoint_latest');
+  assert.equal(dir, join(fold, 'checkpoint_latest'));
+  assert.equal(parseTrainerState(readFileSync(join(dir, 'trainer_state.json'), 'utf8')).epoch, 2);
+  removeLeftovers(join(fold, 'absent')); // quiet when there is nothing
 });
 
 test('curve: a PNG with the three series drawn in their colours', () => {

@@ -138,14 +138,15 @@ test('train: 2 epochs × 3 iterations write checkpoints, log, curve, summary and
 });
 
 test('train: 2 epochs then --continue for 1 equals 3 epochs straight, weights bit-identical', async () => {
+  // the resumed run reads its patches from the cache on disk, the straight one holds the cases in memory
   const dataset = tinyDataset();
   const straight = join(tempDir(), 'straight');
   const resumed = join(tempDir(), 'resumed');
   const base = { ...tinyOptions(dataset, straight), epochs: 3, finalValidation: false };
   const a = await trainRun(base);
-  const b1 = await trainRun({ ...base, outDir: resumed, stopAfterEpochs: 2 });
+  const b1 = await trainRun({ ...base, outDir: resumed, stopAfterEpochs: 2, casesInMemory: false });
   assert.equal(b1.state.epoch, 2);
-  const b = await trainRun({ ...base, outDir: resumed, continue: true });
+  const b = await trainRun({ ...base, outDir: resumed, continue: true, casesInMemory: false });
   assert.equal(b.state.epoch, 3);
   const weights = (dir: string): Buffer => readFileSync(join(dir, 'weights.safetensors'));
   assert.ok(weights(a.modelDir).equals(weights(b.modelDir)), 'final weights differ');

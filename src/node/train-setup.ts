@@ -1,0 +1,213 @@
+/**
+ * `stunet train`, before the weights: the options, dataset → plans (planned here unless given, or the
+ * run's own on --continue) → architecture (scale + overrides, pools from the plans) → memory check →
+ * preprocessed cache → nnU-Net's 5-fold split. See train-run.ts for the whole run.
+ */
+import { freemem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../errors.js';
+import { failOnProblems, type DatasetDescription } from '../io/dataset.js';
+import { divisibilityZYX, stunetPoolsFromPlans, type StunetArchitecture } from '../model/architecture.js';
+import { KERNEL_3, SCALES, type ScaleName } from '../model/scales.js';
+import { StuNet } from '../model/stunet.js';
+import { planExperiment } from '../planning/planner.js';
+import { configurationTopology, parsePlans, serializePlans, type NnunetPlans } from '../planning/plans.js';
+import { stunetPlansFromDataset } from '../planning/presets.js';
+import { estimateTrainingMemory, formatBytes } from '../training/memory.js';
+import { FINETUNE_LR } from '../training/finetune.js';
+import { NNUNET_SGD } from '../training/optimizer.js';
+import { NNUNET_TRAINER_CONFIG, type TrainerConfig } from '../training/trainer.js';
+import { crossValidationSplits } from '../training/validation.js';
+import type { ProgressListener } from '../util/progress.js';
+import { fingerprintDatasetDir, readDatasetDir } from './dataset-files.js';
+import { exists, readText, writeAtomic } from './fs.js';
+import { preprocessDatasetToCache, preprocessPlansFromNnunet } from './preprocessed-cache.js';
+
+export interface TrainRunOptions {
+  readonly datasetDir: string;
+  readonly outDir: string;
+  readonly scale: ScaleName;
+  readonly depth?: readonly number[];
+  readonly dims?: readonly number[];
+  readonly pools?: readonly Vec3[];
+  /** A plans.json to use instead of planning. */
+  readonly plansPath?: string;
+  /** Foreground samples per case for the fingerprint (default nnU-Net's 10e7 / cases; 'all' for tiny sets). */
+  readonly fingerprintSamples?: number | 'all';
+  readonly epochs?: number;
+  readonly iters?: number;
+  readonly valBatches?: number;
+  readonly fold: number | 'all';
+  readonly patch?: Vec3;
+  readonly batch?: number;
+  readonly backend: 'wasm' | 'ref';
+  readonly threads?: number;
+  /** Loader worker threads; 0 = same thread. Default min(4, cores − 1). */
+  readonly workers?: number;
+  readonly continue?: boolean;
+  readonly pretrained?: string;
+  readonly lr?: number;
+  readonly seed: number;
+  /** Default os.freemem(). */
+  readonly memoryLimitBytes?: number;
+  /** Sliding-window validation of the fold's validation cases at the end (default true). */
+  readonly finalValidation?: boolean;
+  /** Mirror TTA in the final validation (default true, as nnU-Net). */
+  readonly validationTta?: boolean;
+  readonly onProgress?: ProgressListener;
+  readonly log?: (line: string) => void;
+  /** Stop after this many epochs of this call (tests: simulate an interruption). */
+  readonly stopAfterEpochs?: number;
+  /**
+   * Hold the preprocessed cases in memory (true) or read each patch from the cache on disk (false).
+   * Default: in memory when the fold's cases take less than IN_MEMORY_CASES_BYTES (1 GiB) on disk.
+   */
+  readonly casesInMemory?: boolean;
+}
+
+function loadOrPlan(o: TrainRunOptions, desc: DatasetDescription, plansOut: string): NnunetPlans {
+  if (o.continue === true && exists(plansOut)) return parsePlans(readText(plansOut, 'plans'));
+  if (o.plansPath !== undefined) return parsePlans(readText(o.plansPath, 'plans'));
+  const { fingerprint } = fingerprintDatasetDir(
+    o.datasetDir,
+    o.fingerprintSamples === undefined ? {} : { samplesPerCase: o.fingerprintSamples },
+  );
+  const nnunet = planExperiment({
+    fingerprint,
+    channelNames: desc.json.channelNames,
+    numLabels: Object.keys(desc.json.labels.declared).length,
+    numTraining: desc.json.numTraining,
+    datasetName: basename(resolve(o.datasetDir)),
+  });
+  return stunetPlansFromDataset(nnunet, {
+    scale: o.scale,
+    numClasses: desc.json.labels.allLabels.length,
+    memoryBytes: o.memoryLimitBytes ?? freemem(),
+  }).plans;
+}
+
+/** The network from scale + overrides, pools from the plans (or --pool), checked against the patch. */
+function architectureFor(
+  o: TrainRunOptions,
+  plans: NnunetPlans,
+  desc: DatasetDescription,
+  patch: Vec3,
+): StunetArchitecture {
+  const preset = SCALES[o.scale];
+  const dims = o.dims ?? preset.dims;
+  const depth = o.depth ?? (o.dims === undefined ? preset.depth : dims.map(() => 1));
+  const topo = configurationTopology(plans);
+  const pools = o.pools ?? stunetPoolsFromPlans(topo.poolOpKernelSizes.slice(1), dims.length - 1);
+  const arch: StunetArchitecture = {
+    inputChannels: desc.json.channelNames.length,
+    numClasses: desc.json.labels.allLabels.length,
+    depth,
+    dims,
+    poolOpKernelSizes: pools,
+    convKernelSizes: dims.map(() => KERNEL_3),
+  };
+  new StuNet(arch); // validates
+  const div = divisibilityZYX(arch);
+  if (patch.some((p, a) => p % (div[a] as number) !== 0))
+    fail(
+      'BAD_INPUT',
+      `patch [${patch.join(', ')}] must be divisible by the pools' product [${div.join(', ')}] on every axis`,
+    );
+  return arch;
+}
+
+/** The plans with this run's patch, batch and network written in (what the model folder carries). */
+function withRun(plans: NnunetPlans, arch: StunetArchitecture, patch: Vec3, batch: number): NnunetPlans {
+  const c = plans.configurations['3d_fullres'];
+  if (c === undefined) fail('NOT_FOUND', 'plans: no 3d_fullres configuration');
+  const kw = c.architecture.arch_kwargs;
+  const conf = {
+    ...c,
+    patch_size: [...patch],
+    batch_size: batch,
+    architecture: {
+      ...c.architecture,
+      arch_kwargs: {
+        ...kw,
+        n_stages: arch.dims.length,
+        features_per_stage: [...arch.dims],
+        kernel_sizes: arch.convKernelSizes.map((k) => [...k]),
+        strides: [[1, 1, 1], ...arch.poolOpKernelSizes.map((p) => [...p])],
+        n_conv_per_stage: [...arch.depth],
+        n_conv_per_stage_decoder: arch.depth.slice(0, -1),
+      },
+    },
+  };
+  return { ...plans, configurations: { ...plans.configurations, '3d_fullres': conf } };
+}
+
+function checkMemory(arch: StunetArchitecture, shape: readonly number[], limit: number): void {
+  const need = estimateTrainingMemory(arch, shape).peakBytes;
+  if (need > limit)
+    fail(
+      'RUNTIME',
+      `training needs ${formatBytes(need)} (${need} bytes) per step for batch (${shape.join(', ')}) but only ` +
+        `${formatBytes(limit)} (${limit} bytes) are available; use a smaller --patch or --batch, or a smaller model`,
+    );
+}
+
+export interface RunSetup {
+  readonly desc: DatasetDescription;
+  readonly plans: NnunetPlans;
+  readonly arch: StunetArchitecture;
+  readonly patch: Vec3;
+  readonly batch: number;
+  readonly cacheDir: string;
+  readonly split: { readonly train: readonly string[]; readonly val: readonly string[] };
+  readonly foldDir: string;
+  readonly cfg: TrainerConfig;
+}
+
+/** Dataset → plans → architecture → memory check → cache → split (everything before the weights). */
+export function setUpRun(o: TrainRunOptions, log: (line: string) => void): RunSetup {
+  const { desc, problems } = readDatasetDir(o.datasetDir);
+  failOnProblems(problems, `dataset '${o.datasetDir}'`);
+  if (desc === null) fail('BAD_INPUT', `dataset '${o.datasetDir}' could not be read`);
+  const plansOut = join(o.outDir, 'plans.json');
+  const planned = loadOrPlan(o, desc, plansOut);
+  const topo = configurationTopology(planned);
+  const patch = o.patch ?? (topo.patchSize as unknown as Vec3);
+  const batch = o.batch ?? topo.batchSize;
+  const arch = architectureFor(o, planned, desc, patch);
+  const plans = withRun(planned, arch, patch, batch);
+  checkMemory(arch, [batch, arch.inputChannels, ...patch], o.memoryLimitBytes ?? freemem());
+  writeAtomic(plansOut, serializePlans(plans));
+
+  const cacheDir = join(o.outDir, 'preprocessed');
+  const cache = preprocessDatasetToCache(
+    o.datasetDir,
+    desc,
+    preprocessPlansFromNnunet(plans),
+    cacheDir,
+    o.onProgress ? { onProgress: o.onProgress } : {},
+  );
+  log(`preprocessed ${cache.made} case(s), ${cache.skipped} already done, in ${cacheDir}`);
+  const all = [...cache.keys].sort();
+  const splits = crossValidationSplits(all);
+  writeAtomic(join(o.outDir, 'splits_final.json'), `${JSON.stringify(splits, null, 1)}\n`);
+  // fold 'all': nnU-Net trains on every case and validates on the same ones.
+  const split = o.fold === 'all' ? { train: all, val: all } : splits[o.fold];
+  if (split === undefined) fail('BAD_INPUT', `--fold must be 0…4 or all, got ${o.fold}`);
+  return {
+    desc,
+    plans,
+    arch,
+    patch,
+    batch,
+    cacheDir,
+    split,
+    foldDir: join(o.outDir, o.fold === 'all' ? 'fold_all' : `fold_${o.fold}`),
+    cfg: {
+      epochs: o.epochs ?? NNUNET_TRAINER_CONFIG.epochs,
+      itersPerEpoch: o.iters ?? NNUNET_TRAINER_CONFIG.itersPerEpoch,
+      valBatches: o.valBatches ?? NNUNET_TRAINER_CONFIG.valBatches,
+      initialLr: o.lr ?? (o.pretrained !== undefined ? FINETUNE_LR : NNUNET_SGD.lr),
+    },
+  };
+}
