@@ -189,8 +189,10 @@ export function setUpRun(o: TrainRunOptions, log: (line: string) => void): RunSe
   );
   log(`preprocessed ${cache.made} case(s), ${cache.skipped} already done, in ${cacheDir}`);
   const all = [...cache.keys].sort();
-  const splits = crossValidationSplits(all);
-  writeAtomic(join(o.outDir, 'splits_final.json'), `${JSON.stringify(splits, null, 1)}\n`);
+  // fold 'all' needs no split (and works with fewer than 5 cases); the file is written when it exists.
+  const splits = o.fold === 'all' && all.length < 5 ? [] : crossValidationSplits(all);
+  if (splits.length > 0)
+    writeAtomic(join(o.outDir, 'splits_final.json'), `${JSON.stringify(splits, null, 1)}\n`);
   // fold 'all': nnU-Net trains on every case and validates on the same ones.
   const split = o.fold === 'all' ? { train: all, val: all } : splits[o.fold];
   if (split === undefined) fail('BAD_INPUT', `--fold must be 0…4 or all, got ${o.fold}`);
