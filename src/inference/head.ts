@@ -17,10 +17,18 @@ export interface ClassHead {
     dims: readonly [number, number, number],
   ): Float32Array | Promise<Float32Array>;
   /**
-   * Optional fused head + softmax over the classes (float32, as torch computes nnU-Net v1's
-   * inference_apply_nonlin): (C, d, h, w) → (K, d, h, w) probabilities. Used for v1 aggregation when set.
+   * Optional fused v1 step (nnU-Net v1's softmax per TTA pass, averaged, Gaussian-weighted, added):
+   * `features` holds one (C, n) chunk per TTA pass (already flipped back), `weight` n Gaussian values
+   * (null = 1), `sums` the running sums of those n voxels, voxel-major (n, K). Returns
+   * sums + weight · Σ_p softmax(head(features_p)) / P, float32 as torch computes it, voxel-major (n, K):
+   * `sums` itself or another array (valid until the next call). Used for v1 aggregation when set.
    */
-  probabilities?(features: Float32Array, dims: readonly [number, number, number]): Promise<Float32Array>;
+  accumulateSoftmax?(
+    features: readonly Float32Array[],
+    n: number,
+    weight: Float32Array | null,
+    sums: Float32Array,
+  ): Promise<Float32Array>;
 }
 
 /**

@@ -8,7 +8,7 @@
  *   + K · s · Y · X for the slab handed to `onSlab` (s ≤ the z stride, ≈ pz/2 at step 0.5)
  *   + one tile's TTA buffers, ≈ 4 · K · pz · py · px (passes + 3 of them with batchMirrors).
  * With a feature network (`network.classHead`), the tile term is C_f · pz · py · px per pass instead (the
- * head runs on 4 planes at a time) and the accumulators can live in a RingStore (a file, in Node).
+ * head runs on one tile plane at a time) and the accumulators can live in a RingStore (a file, in Node).
  * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
  * below the next tile start are final and emitted.
  */
@@ -209,14 +209,15 @@ export async function slidingWindowPredict(
   }
 }
 
-/** Tile planes per head application: bounds the (K, planes, py, px) logits/probability buffers. */
-const HEAD_PLANES = 4;
+/** Tile planes per head application: bounds the (K, planes, py, px) logits/probability/sum buffers. */
+const HEAD_PLANES = 1;
 
 /**
  * One tile through a feature network: every TTA pass's feature map flipped back (1×1×1 head commutes
  * with flips), then per run of HEAD_PLANES planes: logits = head(features), v1 softmax per pass averaged
  * (1/n each, pass order) or v2 logits averaged, Gaussian-weighted into the accumulator. The same per-voxel
- * arithmetic as predictMirrored + SlabAccumulator.add on a logit network.
+ * arithmetic as predictMirrored + SlabAccumulator.add on a logit network. With a fused head
+ * (`accumulateSoftmax`, v1), the head model updates the accumulator's block of sums directly.
  */
 async function addTileThroughHead(
   network: NetworkFn,
@@ -252,27 +253,34 @@ async function addTileThroughHead(
   }
   const planeVoxels = py * px;
   const tileVoxels = pz * planeVoxels;
+  const chunks = features.map(() => new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels));
+  const fused = opts.aggregation === 'v1' ? head.accumulateSoftmax?.bind(head) : undefined;
+  let values: Float32Array | null = null;
   let scratch: SoftmaxScratch | null = null;
   for (let z = 0; z < pz; z += HEAD_PLANES) {
     const dz = Math.min(HEAD_PLANES, pz - z);
     const nv = dz * planeVoxels;
-    const chunk = new Float32Array(C * nv);
-    const values = new Float32Array(K * nv);
-    for (const f of features) {
+    const chunkOf = (f: Float32Array, i: number): Float32Array => {
+      const chunk = (chunks[i] as Float32Array).subarray(0, C * nv);
       for (let c = 0; c < C; c++)
         chunk.set(
           f.subarray(c * tileVoxels + z * planeVoxels, c * tileVoxels + z * planeVoxels + nv),
           c * nv,
         );
-      const dims = [dz, py, px] as const;
-      if (opts.aggregation === 'v1' && head.probabilities !== undefined) {
-        const p = await head.probabilities(chunk, dims);
-        if (n === 1)
-          values.set(p); // 0 + 1 · p
-        else for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (p[j] as number) / n;
-        continue;
-      }
-      const logits = await head.apply(chunk, dims);
+      return chunk;
+    };
+    if (fused !== undefined) {
+      const fs = features.map(chunkOf);
+      const sums = acc.begin(at[0], at[1], at[2], patch, z, z + dz);
+      const g = weight === null ? null : weight.subarray(z * planeVoxels, z * planeVoxels + nv);
+      acc.commit(await fused(fs, nv, g, sums), weight);
+      continue;
+    }
+    if (values === null || values.length !== K * nv) values = new Float32Array(K * nv);
+    else values.fill(0);
+    for (let i = 0; i < features.length; i++) {
+      const chunk = chunkOf(features[i] as Float32Array, i);
+      const logits = await head.apply(chunk, [dz, py, px]);
       if (opts.aggregation === 'v2') {
         for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (logits[j] as number);
         continue;

@@ -26,7 +26,7 @@ import { Tensor } from '../engine/tensor.js';
 import { jsClassHead, type ClassHead } from '../inference/head.js';
 import { IR_VERSION, OPSET_VERSION } from '../onnx/export.js';
 import { DataType, encodeModel } from '../onnx/proto.js';
-import { createOrtSession } from '../onnx/session-node.js';
+import { createOrtSession, type OrtSession } from '../onnx/session-node.js';
 import { memoryRingStore, type RingStore, type RingStoreFactory } from '../inference/stitcher.js';
 import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
 import { predictVolume, type PredictVolumeOptions, type ProbabilityGrid } from '../inference/predictor.js';
@@ -73,45 +73,45 @@ export interface PredictFileOptions {
 }
 
 /**
- * The stitching ring in a temporary file, one slot = (Y, classes, X) float32 at offset slot · slotBytes;
- * blocks go through one reused buffer with positional reads and writes. The file is removed on close.
+ * The stitching ring in a temporary file, one slot = (Y, X, classes) float32 at offset slot · slotBytes;
+ * row pieces go straight between the caller's arrays and the file (positional reads and writes, no
+ * buffer of its own). The file is created sparse and never cleared (see RingStore); it is removed on close.
  */
 export function fileRingStore(dir: string = tmpdir()): RingStoreFactory {
   return (depth, paddedY, classes, paddedX): RingStore => {
     const folder = mkdtempSync(join(dir, 'stunet-ring-'));
     const path = join(folder, 'ring.f32');
-    const row = classes * paddedX * 4;
-    const slotBytes = paddedY * row;
+    const voxelBytes = classes * 4;
+    const rowBytes = paddedX * voxelBytes;
+    const slotBytes = paddedY * rowBytes;
     let fd: number | null = openSync(path, 'w+');
     ftruncateSync(fd, depth * slotBytes); // sparse: reads of untouched ranges give zeros
-    const buffer = new Float32Array(slotBytes / 4);
-    const bytes = new Uint8Array(buffer.buffer);
-    const zeros = new Uint8Array(slotBytes);
     const open = (): number => fd ?? fail('RUNTIME', 'the stitching ring file was closed');
+    const bytesOf = (a: Float32Array, n: number): Uint8Array =>
+      a.byteLength >= n
+        ? new Uint8Array(a.buffer, a.byteOffset, n)
+        : fail('SHAPE_MISMATCH', `ring row of ${n} bytes does not fit an array of ${a.byteLength}`);
     return {
-      load(slot, y0, y1) {
-        const n = (y1 - y0) * row;
+      read(slot, y, x0, x1, into) {
+        const n = (x1 - x0) * voxelBytes;
+        const b = bytesOf(into, n);
+        const at = slot * slotBytes + y * rowBytes + x0 * voxelBytes;
         let done = 0;
         while (done < n) {
-          const got = readSync(open(), bytes, done, n - done, slot * slotBytes + y0 * row + done);
+          const got = readSync(open(), b, done, n - done, at + done);
           if (got === 0) {
-            bytes.fill(0, done, n);
+            b.fill(0, done, n);
             break;
           }
           done += got;
         }
-        return buffer.subarray(0, n / 4);
       },
-      save(slot, y0, block) {
-        const b = new Uint8Array(block.buffer, block.byteOffset, block.byteLength);
+      write(slot, y, x0, x1, from) {
+        const n = (x1 - x0) * voxelBytes;
+        const b = bytesOf(from, n);
+        const at = slot * slotBytes + y * rowBytes + x0 * voxelBytes;
         let done = 0;
-        while (done < b.length)
-          done += writeSync(open(), b, done, b.length - done, slot * slotBytes + y0 * row + done);
-      },
-      clear(slot) {
-        let done = 0;
-        while (done < slotBytes)
-          done += writeSync(open(), zeros, done, slotBytes - done, slot * slotBytes + done);
+        while (done < n) done += writeSync(open(), b, done, n - done, at + done);
       },
       close() {
         if (fd !== null) closeSync(fd);
@@ -184,9 +184,103 @@ function wasmClassHead(be: Backend, weight: Tensor, bias: Tensor): ClassHead {
 }
 
 /**
- * The head as a two-node ONNX model (1×1×1 Conv, Softmax over the classes) on ONNX Runtime: both as
- * torch runs them in float32, with ORT's vectorised exponentials (the per-voxel K-way softmax in JS costs
- * more than the network at K = 105).
+ * nnU-Net v1's per-chunk step as an ONNX graph for `passes` TTA passes: inputs `features_<p>` (C, N),
+ * `weight` (N, 1) and `sums` (N, K); output `out` = sums + weight · Σ_p softmax(Wᵀ-Gemm(features_p) + b) / P
+ * (N, K), voxel-major like the stitching ring. Every op in float32 as torch computes it.
+ */
+function headModelBytes(wT: Tensor, bias: Tensor, passes: number): Uint8Array {
+  const [channels, classes] = wT.shape as [number, number];
+  const raw = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  type Node = Parameters<typeof encodeModel>[0]['graph']['nodes'][number];
+  const nodes: Node[] = [];
+  let mean = '';
+  for (let p = 0; p < passes; p++) {
+    nodes.push({
+      name: `head_${p}`,
+      opType: 'Gemm',
+      inputs: [`features_${p}`, 'wT', 'b'],
+      outputs: [`logits_${p}`],
+      attributes: [{ name: 'transA', type: 'INT', i: 1 }],
+    });
+    nodes.push({
+      name: `softmax_${p}`,
+      opType: 'Softmax',
+      inputs: [`logits_${p}`],
+      outputs: [`probs_${p}`],
+      attributes: [{ name: 'axis', type: 'INT', i: 1 }],
+    });
+    let term = `probs_${p}`;
+    if (passes > 1) {
+      nodes.push({
+        name: `div_${p}`,
+        opType: 'Div',
+        inputs: [term, 'passes'],
+        outputs: [`part_${p}`],
+        attributes: [],
+      });
+      term = `part_${p}`;
+    }
+    if (p > 0) {
+      nodes.push({
+        name: `mean_${p}`,
+        opType: 'Add',
+        inputs: [mean, term],
+        outputs: [`mean_${p}`],
+        attributes: [],
+      });
+      term = `mean_${p}`;
+    }
+    mean = term;
+  }
+  nodes.push({
+    name: 'weigh',
+    opType: 'Mul',
+    inputs: [mean, 'weight'],
+    outputs: ['weighted'],
+    attributes: [],
+  });
+  nodes.push({
+    name: 'accumulate',
+    opType: 'Add',
+    inputs: ['sums', 'weighted'],
+    outputs: ['out'],
+    attributes: [],
+  });
+  const n = new Tensor([], Float32Array.of(passes));
+  return encodeModel({
+    irVersion: IR_VERSION,
+    opsetImports: [{ domain: '', version: OPSET_VERSION }],
+    producerName: 'stunet',
+    producerVersion: '0',
+    metadata: [],
+    graph: {
+      name: 'stunet_head',
+      nodes,
+      initializers: [
+        { name: 'wT', dataType: DataType.FLOAT, dims: wT.shape, rawData: raw(wT) },
+        { name: 'b', dataType: DataType.FLOAT, dims: bias.shape, rawData: raw(bias) },
+        ...(passes > 1 ? [{ name: 'passes', dataType: DataType.FLOAT, dims: [], rawData: raw(n) }] : []),
+      ],
+      inputs: [
+        ...Array.from({ length: passes }, (_, p) => ({
+          name: `features_${p}`,
+          elemType: DataType.FLOAT,
+          dims: [channels, 'N'],
+        })),
+        { name: 'weight', elemType: DataType.FLOAT, dims: ['N', 1] },
+        { name: 'sums', elemType: DataType.FLOAT, dims: ['N', classes] },
+      ],
+      outputs: [{ name: 'out', elemType: DataType.FLOAT, dims: ['N', classes] }],
+      valueInfo: [],
+    },
+  }).finish();
+}
+
+/**
+ * The v1 head step on ONNX Runtime (`accumulateSoftmax`: 1×1×1 head as a Gemm, Softmax over the classes,
+ * the TTA mean, the Gaussian weight and the running sum, one graph per TTA pass count, made on first use)
+ * with ORT's vectorised exponentials and threads; `apply` (logits, v2) stays in JS. The output goes to one
+ * reused (N, K) array.
  */
 export async function ortClassHead(
   weight: Tensor,
@@ -198,72 +292,62 @@ export async function ortClassHead(
 }> {
   const classes = weight.shape[0] as number;
   const channels = weight.shape[1] as number;
-  const raw = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  // (C, n) features: Gemm(Fᵀ, Wᵀ) + b → (n, K); Softmax on the last axis (ORT's fast path); → (K, n).
   const wT = new Tensor([channels, classes]);
   for (let k = 0; k < classes; k++)
     for (let c = 0; c < channels; c++) wT.data[c * classes + k] = weight.data[k * channels + c] as number;
-  const bytes = encodeModel({
-    irVersion: IR_VERSION,
-    opsetImports: [{ domain: '', version: OPSET_VERSION }],
-    producerName: 'stunet',
-    producerVersion: '0',
-    metadata: [],
-    graph: {
-      name: 'stunet_head',
-      nodes: [
-        {
-          name: 'head',
-          opType: 'Gemm',
-          inputs: ['features', 'wT', 'b'],
-          outputs: ['logits'],
-          attributes: [{ name: 'transA', type: 'INT', i: 1 }],
-        },
-        {
-          name: 'softmax',
-          opType: 'Softmax',
-          inputs: ['logits'],
-          outputs: ['probs'],
-          attributes: [{ name: 'axis', type: 'INT', i: 1 }],
-        },
-        {
-          name: 'transpose',
-          opType: 'Transpose',
-          inputs: ['probs'],
-          outputs: ['probabilities'],
-          attributes: [{ name: 'perm', type: 'INTS', ints: [1, 0] }],
-        },
-      ],
-      initializers: [
-        { name: 'wT', dataType: DataType.FLOAT, dims: wT.shape, rawData: raw(wT) },
-        { name: 'b', dataType: DataType.FLOAT, dims: bias.shape, rawData: raw(bias) },
-      ],
-      inputs: [{ name: 'features', elemType: DataType.FLOAT, dims: [channels, 'N'] }],
-      outputs: [{ name: 'probabilities', elemType: DataType.FLOAT, dims: [classes, 'N'] }],
-      valueInfo: [],
-    },
-  }).finish();
-  const session = await createOrtSession(bytes, threads === undefined ? {} : { intraOpThreads: threads });
+  const sessions = new Map<number, Promise<OrtSession>>();
+  const session = (passes: number): Promise<OrtSession> => {
+    let s = sessions.get(passes);
+    if (s === undefined) {
+      s = createOrtSession(headModelBytes(wT, bias, passes), {
+        allowSpinning: false, // 128 short runs per tile with ring I/O between them
+        ...(threads === undefined ? {} : { intraOpThreads: threads }),
+      });
+      sessions.set(passes, s);
+    }
+    return s;
+  };
+  await session(1);
   const js = jsClassHead(weight.data, bias.data);
+  let out = new Float32Array(0);
+  let ones = new Float32Array(0);
   return {
     head: {
       classes,
       channels,
       apply: (f, dims) => js.apply(f, dims),
-      probabilities: async (f, dims) => {
-        const out = await session.run(new Tensor([channels, dims[0] * dims[1] * dims[2]], f));
-        return (out[0] ?? fail('RUNTIME', 'the head model returned nothing')).data;
+      accumulateSoftmax: async (features, n, g, sums) => {
+        if (
+          features.length < 1 ||
+          features.some((f) => f.length !== channels * n) ||
+          sums.length !== n * classes
+        )
+          fail('SHAPE_MISMATCH', `class head: expected ${channels}×${n} features and ${n}×${classes} sums`);
+        if (g !== null && g.length !== n) fail('SHAPE_MISMATCH', `class head: expected ${n} weights`);
+        if (out.length !== n * classes) out = new Float32Array(n * classes);
+        if (g === null && ones.length !== n) ones = new Float32Array(n).fill(1);
+        const inputs: Record<string, Tensor> = {
+          weight: new Tensor([n, 1], g ?? ones),
+          sums: new Tensor([n, classes], sums),
+        };
+        features.forEach((f, p) => (inputs[`features_${p}`] = new Tensor([channels, n], f)));
+        const s = await session(features.length);
+        await s.run(inputs, { out: new Tensor([n, classes], out) });
+        return out;
       },
     },
-    close: () => session.release(),
+    close: async () => {
+      for (const s of sessions.values()) await (await s).release();
+    },
   };
 }
 
 /**
  * The network as a NetworkFn on the chosen executor (full-resolution output only). By default
  * (`featureHead` true) the executor runs the network up to its last decoder feature map and the returned
- * NetworkFn carries the class head (`classHead`, run on the wasm convolution), which the sliding window
- * applies a few planes at a time: no (K × patch) array, whatever the class count. `lowMemory` runs ORT
+ * NetworkFn carries the class head (`classHead`: the fused ORT head step for `ort`, the wasm convolution
+ * otherwise), which the sliding window applies one tile plane at a time: no (K × patch) array, whatever the
+ * class count. `lowMemory` runs ORT
  * without its CPU memory arena and memory pattern (sequential): peak near the live set, slower passes.
  */
 export async function createPredictorNetwork(

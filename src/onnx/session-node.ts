@@ -38,6 +38,11 @@ export interface OrtSessionOptions {
   readonly enableMemPattern?: boolean;
   /** 'sequential' (default) or 'parallel' (inter-op parallelism; more memory live at once). */
   readonly executionMode?: 'sequential' | 'parallel';
+  /**
+   * Whether idle intra-op threads spin for new work (ORT default true). Off suits many short runs with
+   * other work between them (the threads would otherwise burn cores the caller needs).
+   */
+  readonly allowSpinning?: boolean;
 }
 
 function ortError(what: string, e: unknown, hint = ''): StunetError {
@@ -75,6 +80,16 @@ export class OrtSession {
       ...(options.executionMode === undefined ? {} : { executionMode: options.executionMode }),
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
       ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),
+      ...(options.allowSpinning === undefined
+        ? {}
+        : {
+            extra: {
+              session: {
+                intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
+                inter_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
+              },
+            },
+          }),
       ...(options.externalData === undefined
         ? {}
         : { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) }),
@@ -94,9 +109,13 @@ export class OrtSession {
 
   /**
    * Runs the model. Inputs: one tensor (single-input models), tensors in `inputNames` order, or a map by
-   * name. Returns every output in `outputNames` order.
+   * name. Returns every output in `outputNames` order. `outputs` may give pre-allocated float32 tensors
+   * (by output name, of the exact output shape) that ORT writes into; they are returned as given.
    */
-  async run(inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>): Promise<Tensor[]> {
+  async run(
+    inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>,
+    outputs: Readonly<Record<string, Tensor>> = {},
+  ): Promise<Tensor[]> {
     const session = this.session;
     if (session === null) fail('BAD_INPUT', 'this ONNX Runtime session was released; create a new one');
     const feeds: Record<string, OrtTensor> = {};
@@ -118,9 +137,16 @@ export class OrtSession {
         feeds[name] = toOrt(t);
       }
     }
+    const fetches: Record<string, OrtTensor | null> = {};
+    for (const name of this.outputNames) {
+      const t = outputs[name];
+      fetches[name] = t === undefined ? null : toOrt(t);
+    }
+    for (const name of Object.keys(outputs))
+      if (!this.outputNames.includes(name)) fail('BAD_INPUT', `the model has no output '${name}'`);
     let results: InferenceSession.ReturnType;
     try {
-      results = await session.run(feeds);
+      results = await session.run(feeds, fetches);
     } catch (e) {
       const shapes = Object.entries(feeds)
         .map(([k, v]) => `${k} ${formatShape(v.dims)}`)
@@ -132,7 +158,7 @@ export class OrtSession {
       if (!(v instanceof OrtTensor) || v.type !== 'float32' || !(v.data instanceof Float32Array)) {
         fail('UNSUPPORTED', `model output '${name}' is not a float32 tensor`);
       }
-      return new Tensor(v.dims, v.data);
+      return outputs[name] ?? new Tensor(v.dims, v.data);
     });
   }
 

@@ -66,27 +66,73 @@ test('expNonPositive matches Math.exp to 1e-9 relative', () => {
   assert.ok(Number.isNaN(expNonPositive(NaN)));
 });
 
-test('the ONNX Runtime head (Gemm + Softmax) gives the softmax of the JS head', async () => {
+test('the ONNX Runtime head step gives sums + weight · mean softmax of the JS head', async () => {
   const { ortClassHead } = await import('../../src/node/predict-files.js');
   const w = new Tensor([K, C, 1, 1, 1], weight);
   const b = new Tensor([K], bias);
   const h = await ortClassHead(w, b, 1);
-  try {
-    const f = features(
-      new Tensor(
-        [1, 1, 2, 3, 5],
-        Float32Array.from({ length: 30 }, (_, i) => i / 7 - 2),
-      ),
-    );
-    const p = await (h.head.probabilities ?? assert.fail('no probabilities'))(f.data, [2, 3, 5]);
-    const logits = head.apply(f.data, [2, 3, 5]) as Float32Array;
-    for (let s = 0; s < 30; s++) {
+  const step = h.head.accumulateSoftmax?.bind(h.head) ?? assert.fail('no accumulateSoftmax');
+  const n = 30;
+  const feats = [0, 1, 2].map(
+    (p) =>
+      features(
+        new Tensor(
+          [1, 1, 2, 3, 5],
+          Float32Array.from({ length: n }, (_, i) => (i + p) / 7 - 2),
+        ),
+      ).data,
+  );
+  const softmax = (f: Float32Array): Float32Array => {
+    const logits = head.apply(f, [2, 3, 5]) as Float32Array;
+    const p = new Float32Array(K * n);
+    for (let s = 0; s < n; s++) {
       let sum = 0;
-      for (let k = 0; k < K; k++) sum += Math.exp(logits[k * 30 + s] as number);
-      for (let k = 0; k < K; k++)
-        assert.ok(Math.abs((p[k * 30 + s] as number) - Math.exp(logits[k * 30 + s] as number) / sum) < 1e-6);
+      for (let k = 0; k < K; k++) sum += Math.exp(logits[k * n + s] as number);
+      for (let k = 0; k < K; k++) p[k * n + s] = Math.exp(logits[k * n + s] as number) / sum;
     }
+    return p;
+  };
+  try {
+    for (const passes of [1, 3])
+      for (const g of [null, Float32Array.from({ length: n }, (_, i) => 0.5 + i / 10)]) {
+        // A subarray at an offset, as the sliding window passes the Gaussian's planes.
+        const gv = g === null ? null : Float32Array.from([9, ...g]).subarray(1);
+        const sums = Float32Array.from({ length: n * K }, (_, i) => i / 100);
+        const before = sums.slice();
+        const fs = feats.slice(0, passes);
+        const out = await step(fs, n, gv, sums);
+        assert.equal(out.length, n * K);
+        const ps = fs.map(softmax);
+        for (let s = 0; s < n; s++)
+          for (let k = 0; k < K; k++) {
+            let mean = 0;
+            for (const p of ps) mean += (p[k * n + s] as number) / passes;
+            const want = (before[s * K + k] as number) + (g === null ? 1 : (g[s] as number)) * mean;
+            assert.ok(Math.abs((out[s * K + k] as number) - want) < 1e-6, `passes ${passes} s ${s} k ${k}`);
+          }
+      }
   } finally {
     await h.close();
   }
 });
+
+for (const mirrorAxes of [[], [0, 2]])
+  test(`sliding window with the ONNX Runtime head step equals the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
+    const { ortClassHead } = await import('../../src/node/predict-files.js');
+    const h = await ortClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1);
+    try {
+      const net: NetworkFn = Object.assign((x: Tensor) => Promise.resolve([features(x)]), {
+        classHead: h.head,
+      });
+      const opts = { patchSizeZYX: [6, 6, 8] as const, mode: 'v1' as const, mirrorAxes };
+      const a = await slidingWindowPredictFull(input, logitNet, opts);
+      const b = await slidingWindowPredictFull(input, net, { ...opts, ringStore: fileRingStore() });
+      assert.deepEqual(b.shape, a.shape);
+      let max = 0;
+      for (let i = 0; i < a.data.length; i++)
+        max = Math.max(max, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+      assert.ok(max < 1e-6, `max difference ${max}`);
+    } finally {
+      await h.close();
+    }
+  });
