@@ -74,6 +74,11 @@ function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: Pre
   };
 }
 
+/** nnU-Net's input naming `case_0000` (channel 0) gives the output `case`, so evaluate pairs it with labels. */
+function caseName(stem: string): string {
+  return stem.replace(/_0000$/, '');
+}
+
 export function registerPredict(program: Command): void {
   program
     .command('predict')
@@ -107,7 +112,7 @@ export function registerPredict(program: Command): void {
       const inputs = folder ? listNiftiFiles(o.input) : [o.input];
       const outputFor = (f: string): string =>
         folder || isDirectory(o.output) || !/\.nii(\.gz)?$/i.test(o.output)
-          ? join(o.output, `${niftiStem(f)}.nii.gz`)
+          ? join(o.output, `${caseName(niftiStem(f))}.nii.gz`)
           : o.output;
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
       const predictor = await createPredictorNetwork(model, opts.backend, opts.threads);

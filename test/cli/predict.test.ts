@@ -4,7 +4,7 @@
  * and bad input refused with nothing written.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createNifti } from '../../src/io/nifti-volume.js';
@@ -144,6 +144,14 @@ test('predict: a folder of cases is processed and each reported', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /case 1\/1|ct\.nii\.gz/);
   assert.deepEqual(readdirSync(join(dir, 'preds')).sort(), ['ct.json', 'ct.nii.gz']);
+});
+
+test('predict: nnU-Net input names case_0000.nii.gz give case.nii.gz in folder mode', () => {
+  const dir = tempDir();
+  renameSync(ctCrop(dir), join(dir, 'case7_0000.nii.gz'));
+  const r = runCli(['predict', '-i', dir, '-o', join(dir, 'preds'), '-m', MODEL, '--no-tta']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readdirSync(join(dir, 'preds')).sort(), ['case7.json', 'case7.nii.gz']);
 });
 
 function expectRefused(args: string[], message: RegExp, outDir: string): void {
