@@ -112,7 +112,7 @@ function drawAnatomy(rng: Rng): Anatomy {
     },
     spleen: {
       c: [u(65, 85) * s, u(20, 45), u(15, 45)],
-      r: [u(22, 32), u(38, 52), u(40, 56)],
+      r: [u(27, 36), u(42, 56), u(45, 60)],
       angle: u(-0.7, -0.2),
     },
     kidneys: [kidney(-1), kidney(1)],
@@ -122,7 +122,7 @@ function drawAnatomy(rng: Rng): Anatomy {
     hu: {
       soft: u(-5, 15),
       liver: u(100, 115),
-      spleen: u(68, 78),
+      spleen: u(76, 86),
       cortex: u(165, 185),
       medulla: u(130, 145),
       aorta: u(240, 270),

@@ -36,10 +36,10 @@ test('phantoms: every structure present, air outside, distinct attenuation per o
       assert.ok((counts[l] as number) > 500, `seed ${seed}: ${PHANTOM_LABELS[l]} has ${counts[l]} voxels`);
     assert.ok((p.image[0] as number) < -900, 'corner voxel is air');
     const [, liver, spleen, kidney, aorta, spine] = meanHuPerLabel(p.image, p.label);
-    // spleen < liver < kidney < aorta < spine, each clearly apart (tens of HU)
+    // spleen < liver < kidney < aorta < spine, each clearly apart (≥ 15 HU, beyond the partial-volume blur)
     const order = [spleen, liver, kidney, aorta, spine] as number[];
     for (let i = 1; i < order.length; i++)
-      assert.ok((order[i] as number) - (order[i - 1] as number) > 20, `seed ${seed}: ${order.join(', ')}`);
+      assert.ok((order[i] as number) - (order[i - 1] as number) > 15, `seed ${seed}: ${order.join(', ')}`);
     // noise: a label region is not constant
     const liverValues = p.image.filter((_, i) => p.label[i] === 1);
     assert.ok(new Set(liverValues).size > 20);
