@@ -9,19 +9,11 @@ import {
   preprocessDatasetToCache,
 } from '../../src/node/preprocessed-cache.js';
 import { plansIdentifier, sampleClassLocations } from '../../src/preprocessing/cache.js';
-import type { PreprocessPlans } from '../../src/preprocessing/pipeline.js';
 import { cropPadded } from '../../src/training/loader.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from '../cli/cli-helpers.js';
 import { syntheticCase, writeDataset } from '../planning/synthetic-dataset.js';
-
-const PLANS: PreprocessPlans = {
-  normalizationSchemes: ['nonCT', 'nonCT'],
-  useMaskForNorm: [false, false],
-  transposeForward: [0, 1, 2],
-  targetSpacing: [1, 1, 1],
-  intensityProperties: null,
-};
+import { TWO_CHANNEL_PLANS as PLANS } from './fixtures.js';
 
 function dataset(): string {
   const root = join(tempDir(), 'Dataset001_Cache');

@@ -1,6 +1,7 @@
 /** Loads the preprocessing fixtures (official nnU-Net v1 outputs, see test/fixtures/preprocessing/README.md). */
 import { readFileSync } from 'node:fs';
 import type { Volume } from '../../src/io/volume.js';
+import type { PreprocessPlans } from '../../src/preprocessing/pipeline.js';
 import { fixturePath, loadNpyFixture } from '../helpers.js';
 
 type Shape4 = [number, number, number, number];
@@ -45,3 +46,12 @@ export function countMismatches(a: ArrayLike<number>, b: ArrayLike<number>): num
   for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) n++;
   return n;
 }
+
+/** Plans for the 2-channel synthetic cache datasets: per-image z-score, 1 mm, no transpose. */
+export const TWO_CHANNEL_PLANS: PreprocessPlans = {
+  normalizationSchemes: ['nonCT', 'nonCT'],
+  useMaskForNorm: [false, false],
+  transposeForward: [0, 1, 2],
+  targetSpacing: [1, 1, 1],
+  intensityProperties: null,
+};

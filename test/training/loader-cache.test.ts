@@ -11,20 +11,13 @@ import {
   loadCachedCase,
   preprocessDatasetToCache,
 } from '../../src/node/preprocessed-cache.js';
-import type { PreprocessPlans } from '../../src/preprocessing/pipeline.js';
 import { deepSupervisionScales } from '../../src/training/deep-supervision.js';
 import { InlineBatchLoader, cropPadded, defaultLoaderConfig, makeBatch } from '../../src/training/loader.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from '../cli/cli-helpers.js';
 import { syntheticCase, writeDataset } from '../planning/synthetic-dataset.js';
+import { TWO_CHANNEL_PLANS as PLANS } from '../preprocessing/fixtures.js';
 
-const PLANS: PreprocessPlans = {
-  normalizationSchemes: ['nonCT', 'nonCT'],
-  useMaskForNorm: [false, false],
-  transposeForward: [0, 1, 2],
-  targetSpacing: [1, 1, 1],
-  intensityProperties: null,
-};
 const KEYS = ['a', 'b', 'c'];
 
 /** A 2-channel cache of three cases of about (14, 20, 16) voxels. */
