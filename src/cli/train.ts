@@ -27,6 +27,7 @@ interface TrainCliOptions {
   seed: string;
   plans?: string;
   memoryGb?: string;
+  casesIn: string;
   fingerprintSamples?: string;
   finalValidation: boolean;
   tta: boolean;
@@ -53,6 +54,8 @@ function toOptions(o: TrainCliOptions): TrainRunOptions {
   const fold = o.fold === 'all' ? 'all' : nonNegativeInt('--fold', o.fold);
   if (fold !== 'all' && fold > 4) fail('BAD_INPUT', `--fold must be 0…4 or all, got '${o.fold}'`);
   const seed = nonNegativeInt('--seed', o.seed);
+  if (o.casesIn !== 'auto' && o.casesIn !== 'memory' && o.casesIn !== 'disk')
+    fail('BAD_INPUT', `--cases-in: use 'auto', 'memory' or 'disk', got '${o.casesIn}'`);
   return {
     datasetDir: o.dataset,
     outDir: o.output,
@@ -76,6 +79,7 @@ function toOptions(o: TrainCliOptions): TrainRunOptions {
     ...(o.pretrained === undefined ? {} : { pretrained: o.pretrained }),
     ...(o.lr === undefined ? {} : { lr: positive('--lr', o.lr) }),
     ...(o.plans === undefined ? {} : { plansPath: o.plans }),
+    ...(o.casesIn === 'auto' ? {} : { casesInMemory: o.casesIn === 'memory' }),
     ...(o.fingerprintSamples === undefined
       ? {}
       : {
@@ -111,6 +115,11 @@ function addTrainOptions(cmd: Command, finetune: boolean): Command {
     .option('--seed <n>', 'seed of initialisation, sampling and augmentation', '0')
     .option('--plans <plans.json>', 'use these plans instead of planning the dataset')
     .option('--memory-gb <n>', 'memory available for training (default: free memory)')
+    .option(
+      '--cases-in <auto|memory|disk>',
+      "where the loader reads the fold's cases: all in memory, or patch by patch from the preprocessed cache (auto: memory below 1 GiB)",
+      'auto',
+    )
     .option(
       '--fingerprint-samples <n|all>',
       "foreground voxels sampled per case when planning (default nnU-Net's 10e7 / cases)",

@@ -99,6 +99,26 @@ test('stunet finetune: needs --pretrained; from a 1-channel model onto a 2-chann
   assert.equal(line.lr, 1e-3);
 });
 
+test('stunet train --cases-in disk reads patches from the cache; a bad value is one error', () => {
+  const ds = dataset(1);
+  const out = join(tempDir(), 'disk');
+  const args = ['train', '--dataset', ds, ...TINY, ...FAST, ...RUN, '--no-final-validation', '-o', out];
+  const r = runCli([...args, '--cases-in', 'disk']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /cases are read patch by patch from the preprocessed cache/);
+  const memOut = join(tempDir(), 'mem');
+  const m = runCli([...args, '--cases-in', 'memory', '-o', memOut]);
+  assert.equal(m.status, 0, m.stderr);
+  assert.doesNotMatch(m.stdout, /patch by patch/);
+  // bit-identical batches: the same losses and pseudo-Dice, epoch by epoch
+  const epochs = (dir: string): string =>
+    readFileSync(join(dir, 'fold_0', 'log.jsonl'), 'utf8').replace(/"seconds":[^,}]+/g, '');
+  assert.equal(epochs(out), epochs(memOut));
+  const bad = runCli([...args, '--cases-in', 'ram']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^error: --cases-in: use 'auto', 'memory' or 'disk', got 'ram'$/m);
+});
+
 test('stunet train refuses a run that does not fit in memory, naming both numbers', () => {
   const ds = dataset(1);
   const r = runCli([

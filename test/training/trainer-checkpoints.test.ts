@@ -8,7 +8,7 @@ import { StuNet } from '../../src/model/stunet.js';
 import { removeLeftovers } from '../../src/node/train-checkpoints.js';
 import { checkpointDir, saveCheckpoint } from '../../src/node/train-run.js';
 import { initialTrainerState, parseTrainerState } from '../../src/training/checkpointing.js';
-import { renderCurve } from '../../src/training/curve.js';
+import { niceStep, renderCurve } from '../../src/training/curve.js';
 import { SgdOptimizer } from '../../src/training/optimizer.js';
 import { decodePng } from '../../src/io/png.js';
 import { tempDir } from '../cli/cli-helpers.js';
@@ -87,4 +87,34 @@ test('curve: a PNG with the three series drawn in their colours', () => {
   for (let i = 20 * png.width; i < png.width * png.height; i++)
     colours.add(Array.from(png.rgba.subarray(i * 4, i * 4 + 3)).join(','));
   for (const c of ['31,119,180', '44,160,44', '214,39,40']) assert.ok(colours.has(c), c);
+});
+
+test('curve: tick labels on both axes, epoch labels and a legend in text', () => {
+  const log = Array.from({ length: 30 }, (_, epoch) => ({
+    epoch,
+    trainLoss: -0.2 - epoch * 0.02,
+    pseudoDice: [epoch / 30],
+    meanPseudoDice: epoch / 30,
+    emaPseudoDice: epoch / 40,
+    lr: 0.01,
+    seconds: 1,
+  }));
+  const png = decodePng(renderCurve(log, 640, 360));
+  const ink = (x0: number, y0: number, x1: number, y1: number): number => {
+    let n = 0;
+    for (let y = y0; y < y1; y++)
+      for (let x = x0; x < x1; x++) {
+        const o = (y * png.width + x) * 4;
+        if (png.rgba[o] === 60 && png.rgba[o + 1] === 60 && png.rgba[o + 2] === 60) n++;
+      }
+    return n;
+  };
+  assert.ok(ink(0, 24, 44, 330) > 50, 'loss tick labels left of the plot');
+  assert.ok(ink(604, 20, 640, 334) > 50, 'Dice tick labels right of the plot');
+  assert.ok(ink(40, 334, 604, 348) > 30, 'epoch labels under the plot');
+  assert.ok(ink(48, 6, 400, 16) > 50, 'legend text');
+  assert.equal(ink(52, 40, 596, 320), 0, 'no text inside the plot');
+  assert.equal(niceStep(29, 11), 5);
+  assert.equal(niceStep(0.7, 5), 0.2);
+  assert.equal(niceStep(0, 5), 1);
 });
