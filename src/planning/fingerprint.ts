@@ -9,6 +9,7 @@
 import { fail } from '../errors.js';
 import type { Volume } from '../io/volume.js';
 import { cropToNonzero } from '../preprocessing/crop.js';
+import { selectRanks } from '../util/order-statistics.js';
 import { Rng } from '../util/random.js';
 
 /** nnU-Net: "let's use 10e7 voxels in total (for the entire dataset)". */
@@ -86,16 +87,21 @@ export function analyzeCase(
   };
 }
 
+/** Sorted positions numpy.percentile(q) interpolates between, and the weight of the upper one. */
+function percentilePositions(n: number, q: number): { lo: number; hi: number; frac: number } {
+  const pos = (q / 100) * (n - 1);
+  const lo = Math.floor(pos);
+  return { lo, hi: Math.min(lo + 1, n - 1), frac: pos - lo };
+}
+
 /** numpy.percentile with the default linear interpolation, on a sorted array. */
 export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
   if (n === 0) return NaN;
-  const pos = (q / 100) * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, n - 1);
+  const { lo, hi, frac } = percentilePositions(n, q);
   const a = sorted[lo] ?? NaN;
   const b = sorted[hi] ?? NaN;
-  return a + (b - a) * (pos - lo);
+  return a + (b - a) * frac;
 }
 
 /** numpy.median over rows, per column (np.median(x, 0)). */
@@ -110,24 +116,41 @@ export function medianPerAxis(rows: readonly (readonly number[])[]): number[] {
   );
 }
 
+/**
+ * nnU-Net's foreground intensity statistics (np.mean, np.median, np.std, min, max, np.percentile 99.5 and
+ * 0.5). The order statistics come from a radix select (exact, no sort of the up to 10e7 samples).
+ */
 export function intensityStats(values: Float32Array): IntensityStats {
-  if (values.length === 0) {
+  const n = values.length;
+  if (n === 0) {
     fail('BAD_INPUT', 'fingerprint: no foreground voxels in any case; the labels are all background');
   }
-  const sorted = Float32Array.from(values).sort();
+  const qs = [50, 99.5, 0.5] as const;
+  const at = qs.map((q) => percentilePositions(n, q));
+  const ranks = [0, n - 1, ...at.flatMap((p) => [p.lo, p.hi])];
+  const picked = selectRanks(values, ranks);
+  const value = new Map(ranks.map((r, i) => [r, picked[i] as number]));
+  const pct = (i: number): number => {
+    const { lo, hi, frac } = at[i] as { lo: number; hi: number; frac: number };
+    const a = value.get(lo) as number;
+    return a + ((value.get(hi) as number) - a) * frac;
+  };
   let sum = 0;
-  for (const v of sorted) sum += v;
-  const mean = sum / sorted.length;
+  for (let i = 0; i < n; i++) sum += values[i] as number;
+  const mean = sum / n;
   let ss = 0;
-  for (const v of sorted) ss += (v - mean) * (v - mean);
+  for (let i = 0; i < n; i++) {
+    const d = (values[i] as number) - mean;
+    ss += d * d;
+  }
   return {
     mean,
-    median: percentileSorted(sorted, 50),
-    std: Math.sqrt(ss / sorted.length), // np.std: population (ddof 0)
-    min: sorted[0] ?? NaN,
-    max: sorted[sorted.length - 1] ?? NaN,
-    percentile_99_5: percentileSorted(sorted, 99.5),
-    percentile_00_5: percentileSorted(sorted, 0.5),
+    median: pct(0),
+    std: Math.sqrt(ss / n), // np.std: population (ddof 0)
+    min: value.get(0) as number,
+    max: value.get(n - 1) as number,
+    percentile_99_5: pct(1),
+    percentile_00_5: pct(2),
   };
 }
 
