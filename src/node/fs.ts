@@ -4,7 +4,7 @@
  * leaves a half-written file under the final name.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StunetError, fail } from '../errors.js';
 
@@ -42,8 +42,43 @@ export function isDirectory(path: string): boolean {
   }
 }
 
-function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+/** `.name.<pid>-<8 hex>.tmp` beside `path`: the writer's pid lets removeStaleTemps tell a dead writer's leftovers. */
+export function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\..+\.(\d+)-[0-9a-f]{8}\.tmp$/;
+
+/** Whether a process with this pid exists (EPERM: it exists, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files of atomic writes in `dir` (not recursive) whose writer process is gone (a
+ * kill -9 mid-write). Files of live writers (another run sharing the folder) are kept. Returns how many were
+ * removed; a missing folder is quietly 0.
+ */
+export function removeStaleTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (m === null || processAlive(Number(m[1]))) continue;
+    rmSync(join(dir, n), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 /** Atomically writes one file (creating parent directories). */

@@ -5,6 +5,7 @@
  */
 import {
   closeSync,
+  existsSync,
   ftruncateSync,
   mkdtempSync,
   openSync,
@@ -16,7 +17,6 @@ import {
   mkdirSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fail } from '../errors.js';
 import { Engine, TensorParams } from '../engine/engine.js';
@@ -41,7 +41,7 @@ import { directInferenceTable, labelNames, mapPrediction } from '../io/labels/in
 import type { LoadedModel } from '../model/loaded-model.js';
 import { StuNet } from '../model/stunet.js';
 import type { ProgressListener } from '../util/progress.js';
-import { readBytes, writeAllAtomic } from './fs.js';
+import { readBytes, removeStaleTemps, tempName, writeAllAtomic } from './fs.js';
 import { createNetworkRunner } from './network-runner.js';
 import { modelDefaults } from './predict-model.js';
 
@@ -75,7 +75,8 @@ export interface PredictFileOptions {
 /**
  * The stitching ring in a temporary file, one slot = (Y, X, classes) float32 at offset slot · slotBytes;
  * row pieces go straight between the caller's arrays and the file (positional reads and writes, no
- * buffer of its own). The file is created sparse and never cleared (see RingStore); it is removed on close.
+ * buffer of its own). The file is created sparse and never cleared (see RingStore); it is unlinked as soon
+ * as it is open (nothing is left behind if the process is killed), else removed on close.
  */
 export function fileRingStore(dir: string = tmpdir()): RingStoreFactory {
   return (depth, paddedY, classes, paddedX): RingStore => {
@@ -86,6 +87,16 @@ export function fileRingStore(dir: string = tmpdir()): RingStoreFactory {
     const slotBytes = paddedY * rowBytes;
     let fd: number | null = openSync(path, 'w+');
     ftruncateSync(fd, depth * slotBytes); // sparse: reads of untouched ranges give zeros
+    // Unlinked while open (POSIX): the open descriptor keeps the data, and the OS frees it when the
+    // process ends, even on kill -9, so no gigabyte ring file is ever left in the temp folder. Where an
+    // open file cannot be removed (Windows), it is removed on close.
+    let unlinked = false;
+    try {
+      rmSync(folder, { recursive: true });
+      unlinked = !existsSync(folder);
+    } catch {
+      unlinked = false;
+    }
     const open = (): number => fd ?? fail('RUNTIME', 'the stitching ring file was closed');
     const bytesOf = (a: Float32Array, n: number): Uint8Array =>
       a.byteLength >= n
@@ -116,7 +127,7 @@ export function fileRingStore(dir: string = tmpdir()): RingStoreFactory {
       close() {
         if (fd !== null) closeSync(fd);
         fd = null;
-        rmSync(folder, { recursive: true, force: true });
+        if (!unlinked) rmSync(folder, { recursive: true, force: true });
       },
     };
   };
@@ -433,7 +444,7 @@ class ProbabilityNpyWriter {
   readonly tmp: string;
 
   constructor(readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+    this.tmp = tempName(path);
   }
 
   write(z: number, values: Float32Array, grid: ProbabilityGrid): void {
@@ -494,6 +505,7 @@ export async function predictFile(
   const defaults = modelDefaults(model);
   const names = outputLabelNames(model, opts.map);
   const outDir = dirname(output);
+  removeStaleTemps(outDir); // outputs of an earlier run killed mid-write
   const stem = niftiStem(output);
   const probs =
     opts.saveProbabilities === true

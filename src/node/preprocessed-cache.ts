@@ -25,7 +25,7 @@ import { deriveSeed } from '../augmentation/rng.js';
 import { isLittleEndian } from '../util/endian.js';
 import type { ProgressListener } from '../util/progress.js';
 import { readCase } from './dataset-files.js';
-import { exists, readText, writeAllAtomic, writeAtomic } from './fs.js';
+import { exists, readText, removeStaleTemps, writeAllAtomic, writeAtomic } from './fs.js';
 import { cachedCasePaths } from './preprocessed-cache-reader.js';
 import { modelDefaults } from './predict-model.js';
 
@@ -120,6 +120,7 @@ export function preprocessDatasetToCache(
 ): CacheReport {
   if (!isLittleEndian()) fail('UNSUPPORTED', 'the preprocessed cache needs a little-endian host');
   const plansId = plansIdentifier(plans);
+  removeStaleTemps(cacheDir); // leftovers of a run killed mid-write; other live runs' files are kept
   const classes = desc.json.labels.allLabels.filter((v) => v > 0);
   let made = 0;
   let skipped = 0;

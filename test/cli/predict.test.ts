@@ -4,7 +4,8 @@
  * and bad input refused with nothing written.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createNifti } from '../../src/io/nifti-volume.js';
@@ -137,9 +138,12 @@ test('predict --reorient: output in the input orientation, equal to predicting t
   assert.deepEqual(back.data, ref.data);
 });
 
-test('predict: a folder of cases is processed and each reported', () => {
+test('predict: a folder of cases is processed and each reported; a killed run’s temporary files go', () => {
   const dir = tempDir();
   ctCrop(dir);
+  mkdirSync(join(dir, 'preds'));
+  const gone = spawnSync(process.execPath, ['-e', '']).pid; // exited: its pid is free
+  writeFileSync(join(dir, 'preds', `.ct.nii.gz.${gone}-0123abcd.tmp`), 'half-written');
   const r = runCli(['predict', '-i', dir, '-o', join(dir, 'preds'), '-m', MODEL, '--no-tta']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /case 1\/1|ct\.nii\.gz/);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readDatasetDir } from '../../src/node/dataset-files.js';
+import { removeStaleTemps } from '../../src/node/fs.js';
 import {
   CachedCaseReader,
   loadCachedCase,
@@ -48,6 +50,24 @@ test('cache: writes raw arrays + properties, skips done cases, redoes them for o
   // round-half-even (7, 10.5, 8) = (7, 10, 8)
   assert.deepEqual(c.shapeZYX, [7, 10, 8]);
   assert.equal(c.channels, 2);
+});
+
+test('cache: leftovers of a killed writer are removed, temporary files of a live one are kept', () => {
+  const root = dataset();
+  const { desc } = readDatasetDir(root);
+  assert.ok(desc !== null);
+  const out = join(tempDir(), 'cache');
+  mkdirSync(out, { recursive: true });
+  const gone = spawnSync(process.execPath, ['-e', '']).pid; // exited: its pid is free
+  const dead = `.a.f32.${gone}-0123abcd.tmp`;
+  const live = `.b.f32.${process.pid}-89abcdef.tmp`; // a run sharing the cache, still writing
+  const foreign = '.notes.txt.tmp';
+  for (const n of [dead, live, foreign]) writeFileSync(join(out, n), 'partial');
+  preprocessDatasetToCache(root, desc, PLANS, out);
+  const names = readdirSync(out);
+  assert.ok(!names.includes(dead), 'the dead writer’s file is removed');
+  assert.ok(names.includes(live) && names.includes(foreign));
+  assert.equal(removeStaleTemps(join(out, 'absent')), 0);
 });
 
 test('cache: readBox reads the same box as cropPadded on the loaded case, also past the border', () => {
