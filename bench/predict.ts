@@ -7,6 +7,8 @@
  *   node --import tsx bench/predict.ts                       S and B, 105 and 5 classes, TTA off and on
  *   node --import tsx bench/predict.ts --scales S --classes 105,5 --tta off --backend ort --threads 2
  *   node --import tsx bench/predict.ts --json                one JSON object per measurement
+ *   node --import tsx bench/predict.ts --scales L --tta on --tta-memory-gb 0 --input <one-tile crop>
+ *                                                            TTA passes streamed (0) or held (e.g. 8)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +29,8 @@ function arg(name: string, fallback: string): string {
 const input = arg('--input', join('..', 'shared', 'data', 'totalseg', 'example_ct.nii.gz'));
 const backend = arg('--backend', 'ort') as PredictBackend;
 const threads = arg('--threads', '');
+/** --tta-memory-gb n: predictFile's ttaFeatureBudgetBytes (held vs streamed TTA passes); default its own. */
+const ttaMemoryGb = arg('--tta-memory-gb', '');
 
 interface Measurement {
   scale: string;
@@ -34,6 +38,7 @@ interface Measurement {
   tta: boolean;
   backend: string;
   threads: number | null;
+  ttaMemoryGb: number | null;
   seconds: number;
   peakRssBytes: number;
   tiles?: number;
@@ -49,6 +54,7 @@ async function child(scale: string, classes: number, tta: boolean): Promise<void
     const t0 = performance.now();
     await predictFile(input, join(dir, 'seg.nii.gz'), model, predictor.network, {
       mirrorAxes: tta ? [0, 1, 2] : [],
+      ...(ttaMemoryGb === '' ? {} : { ttaFeatureBudgetBytes: Number(ttaMemoryGb) * 2 ** 30 }),
     });
     const m: Measurement = {
       scale,
@@ -56,6 +62,7 @@ async function child(scale: string, classes: number, tta: boolean): Promise<void
       tta,
       backend,
       threads: t ?? null,
+      ttaMemoryGb: ttaMemoryGb === '' ? null : Number(ttaMemoryGb),
       seconds: (performance.now() - t0) / 1000,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
@@ -81,6 +88,7 @@ if (process.argv.includes('--child')) {
         const args = ['--import', 'tsx', self, '--child', '--scale', scale, '--n-classes', String(classes)];
         args.push('--tta', tta ? 'on' : 'off', '--input', input, '--backend', backend);
         if (threads !== '') args.push('--threads', threads);
+        if (ttaMemoryGb !== '') args.push('--tta-memory-gb', ttaMemoryGb);
         const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
         const line = r.stdout.trim().split('\n').pop() ?? '';
         if (r.status !== 0 || !line.startsWith('{')) {

@@ -31,6 +31,7 @@ interface PredictCliOptions {
   reorient?: boolean;
   saveProbabilities?: boolean;
   map?: string;
+  ttaMemoryGb?: string;
 }
 
 function parseStep(text: string): number {
@@ -58,6 +59,12 @@ function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: Pre
     if (!Number.isInteger(threads) || threads < 1)
       fail('BAD_INPUT', `--threads: expected a positive integer, got '${o.threads}'`);
   }
+  let ttaGb: number | undefined;
+  if (o.ttaMemoryGb !== undefined) {
+    ttaGb = Number(o.ttaMemoryGb);
+    if (o.ttaMemoryGb.trim() === '' || !(ttaGb >= 0) || !Number.isFinite(ttaGb))
+      fail('BAD_INPUT', `--tta-memory-gb: expected a number ≥ 0, got '${o.ttaMemoryGb}'`);
+  }
   const mirrorAxes = o.tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
   return {
     backend: o.backend,
@@ -71,6 +78,7 @@ function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: Pre
     preview: o.preview === true,
     saveProbabilities: o.saveProbabilities === true,
     ...(o.map === undefined ? {} : { map: o.map }),
+    ...(ttaGb === undefined ? {} : { ttaFeatureBudgetBytes: ttaGb * 2 ** 30 }),
   };
 }
 
@@ -90,6 +98,10 @@ export function registerPredict(program: Command): void {
     .option('--step-size <f>', 'tile stride as a fraction of the patch', '0.5')
     .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
     .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
+    .option(
+      '--tta-memory-gb <n>',
+      "TTA: hold a tile's mirrored feature maps together up to n GiB (default 2.5: S, B), else add each pass at once (0: always)",
+    )
     .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
     .option(
       '--backend <ort|wasm|ref>',

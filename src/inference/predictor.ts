@@ -53,6 +53,8 @@ export interface PredictVolumeOptions {
   readonly maxSlabDepth?: number;
   /** Where the sliding window keeps its (K × pz × Y' × X') running sums; default in memory. */
   readonly ringStore?: RingStoreFactory;
+  /** See SlidingWindowOptions.ttaFeatureBudgetBytes (held vs streamed TTA passes; default 2.5 GiB). */
+  readonly ttaFeatureBudgetBytes?: number;
   readonly signal?: AbortSignal;
   /** Stages: 'preprocess', 'sliding-window', 'export'. */
   readonly onProgress?: ProgressListener;
@@ -156,6 +158,9 @@ export async function predictVolume(
       ...(opts.mirrorAxes === undefined ? {} : { mirrorAxes: opts.mirrorAxes }),
       maxSlabDepth: opts.maxSlabDepth ?? 8,
       ...(opts.ringStore === undefined ? {} : { ringStore: opts.ringStore }),
+      ...(opts.ttaFeatureBudgetBytes === undefined
+        ? {}
+        : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },

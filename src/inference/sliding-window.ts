@@ -46,6 +46,13 @@ export interface SlidingWindowOptions {
   readonly maxSlabDepth?: number;
   /** Where the (classes × pz × Y × X) running sums live; default in memory (see RingStore). */
   readonly ringStore?: RingStoreFactory;
+  /**
+   * Fused v1 head with mirror TTA: the P passes' feature maps of a tile (P · C · pz · py · px float32) are
+   * held together when they take at most this many bytes; above it each pass is added to the running sums
+   * as soon as it is computed (one feature map held; g/P · softmax per pass, so the float32 sums are added
+   * in another order than v1's mean-then-weight: differences of a few ulp). Default TTA_FEATURE_BUDGET_BYTES.
+   */
+  readonly ttaFeatureBudgetBytes?: number;
   readonly signal?: AbortSignal;
   /** Events with stage 'sliding-window', done/total = tiles. */
   readonly onProgress?: ProgressListener;
@@ -189,7 +196,15 @@ export async function slidingWindowPredict(
           const head = network.classHead;
           if (head !== undefined) {
             acc ??= newAcc(head.classes);
-            await addTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
+            const held = passes.length * head.channels * patch[0] * patch[1] * patch[2] * 4;
+            const stream =
+              passes.length > 1 &&
+              aggregation === 'v1' &&
+              head.accumulateSoftmax !== undefined &&
+              held > (opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
+            if (stream)
+              await streamTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
+            else await addTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
           } else {
             const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
             acc ??= newAcc(classes);
@@ -211,6 +226,12 @@ export async function slidingWindowPredict(
 
 /** Tile planes per head application: bounds the (K, planes, py, px) logits/probability/sum buffers. */
 const HEAD_PLANES = 1;
+
+/**
+ * Default ttaFeatureBudgetBytes: 2.5 GiB. S (C 16: 1 GiB for 8 passes at 128³) and B (C 32: 2 GiB) hold
+ * their passes (v1's exact order, no extra ring traffic); L (C 64: 4 GiB) and H stream them.
+ */
+export const TTA_FEATURE_BUDGET_BYTES = 2.5 * 2 ** 30;
 
 /**
  * One tile through a feature network: every TTA pass's feature map flipped back (1×1×1 head commutes
@@ -241,15 +262,7 @@ async function addTileThroughHead(
   const features: Float32Array[] = [];
   for (const axes of opts.passes) {
     opts.beforeCall();
-    const o = (await network(flipSpatial(tile, axes)))[0];
-    if (o === undefined) fail('RUNTIME', 'the network returned no output');
-    const [on, oc, oz, oy, ox] = o.shape;
-    if (o.shape.length !== 5 || on !== 1 || oc !== C || oz !== pz || oy !== py || ox !== px)
-      fail(
-        'SHAPE_MISMATCH',
-        `feature output [${o.shape.join(', ')}] does not match (1, ${C}, ${pz}, ${py}, ${px})`,
-      );
-    features.push(flipSpatial(o, axes).data);
+    features.push(await passFeatures(network, tile, axes, C, patch));
   }
   const planeVoxels = py * px;
   const tileVoxels = pz * planeVoxels;
@@ -260,15 +273,8 @@ async function addTileThroughHead(
   for (let z = 0; z < pz; z += HEAD_PLANES) {
     const dz = Math.min(HEAD_PLANES, pz - z);
     const nv = dz * planeVoxels;
-    const chunkOf = (f: Float32Array, i: number): Float32Array => {
-      const chunk = (chunks[i] as Float32Array).subarray(0, C * nv);
-      for (let c = 0; c < C; c++)
-        chunk.set(
-          f.subarray(c * tileVoxels + z * planeVoxels, c * tileVoxels + z * planeVoxels + nv),
-          c * nv,
-        );
-      return chunk;
-    };
+    const chunkOf = (f: Float32Array, i: number): Float32Array =>
+      featureChunk(f, C, tileVoxels, z * planeVoxels, nv, chunks[i] as Float32Array);
     if (fused !== undefined) {
       const fs = features.map(chunkOf);
       const sums = acc.begin(at[0], at[1], at[2], patch, z, z + dz);
@@ -290,6 +296,87 @@ async function addTileThroughHead(
     if (opts.aggregation === 'v2')
       for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) / n;
     acc.addPlanes(values, weight, at[0], at[1], at[2], patch, z, z + dz);
+  }
+}
+
+/** The (C, n) chunk of tile planes [z, z + dz) of a (C, pz, py, px) feature map, into `into`. */
+function featureChunk(
+  f: Float32Array,
+  C: number,
+  tileVoxels: number,
+  from: number,
+  n: number,
+  into: Float32Array,
+): Float32Array {
+  const chunk = into.subarray(0, C * n);
+  for (let c = 0; c < C; c++) chunk.set(f.subarray(c * tileVoxels + from, c * tileVoxels + from + n), c * n);
+  return chunk;
+}
+
+/** One pass of a tile through the feature network, flipped back: (C, pz, py, px) features. */
+async function passFeatures(
+  network: NetworkFn,
+  tile: Tensor,
+  axes: readonly number[],
+  C: number,
+  patch: Vec3,
+): Promise<Float32Array> {
+  const [pz, py, px] = patch;
+  const o = (await network(flipSpatial(tile, axes)))[0];
+  if (o === undefined) fail('RUNTIME', 'the network returned no output');
+  const [on, oc, oz, oy, ox] = o.shape;
+  if (o.shape.length !== 5 || on !== 1 || oc !== C || oz !== pz || oy !== py || ox !== px)
+    fail(
+      'SHAPE_MISMATCH',
+      `feature output [${o.shape.join(', ')}] does not match (1, ${C}, ${pz}, ${py}, ${px})`,
+    );
+  return flipSpatial(o, axes).data;
+}
+
+/**
+ * One tile through a feature network with the fused v1 head, one TTA pass at a time: each pass's feature
+ * map goes through the head plane by plane and is added to the running sums at once with weight g/P
+ * (sums += (g/P) · softmax_p), so only one feature map exists. The Gaussian is added to the weight sums
+ * with the first pass (later passes then read the sums the earlier ones wrote).
+ */
+async function streamTileThroughHead(
+  network: NetworkFn,
+  head: ClassHead,
+  tile: Tensor,
+  opts: { readonly passes: readonly (readonly number[])[]; readonly beforeCall: () => void },
+  acc: SlabAccumulator,
+  weight: Float32Array | null,
+  at: Vec3,
+  patch: Vec3,
+): Promise<void> {
+  const fused =
+    head.accumulateSoftmax?.bind(head) ?? fail('RUNTIME', 'streamed TTA needs a fused class head');
+  const [pz, py, px] = patch;
+  const C = head.channels;
+  if (head.classes !== acc.classes)
+    fail('SHAPE_MISMATCH', `the class head has ${head.classes} classes, earlier ${acc.classes}`);
+  const planeVoxels = py * px;
+  const tileVoxels = pz * planeVoxels;
+  const P = opts.passes.length;
+  // g/P per voxel (exact in float32 for P a power of two, as mirror passes are)
+  const scaled = new Float32Array(tileVoxels);
+  for (let i = 0; i < tileVoxels; i++) scaled[i] = (weight === null ? 1 : (weight[i] as number)) / P;
+  const chunk = new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels);
+  for (let p = 0; p < P; p++) {
+    opts.beforeCall();
+    const f = await passFeatures(network, tile, opts.passes[p] as readonly number[], C, patch);
+    for (let z = 0; z < pz; z += HEAD_PLANES) {
+      const dz = Math.min(HEAD_PLANES, pz - z);
+      const nv = dz * planeVoxels;
+      const sums = acc.begin(at[0], at[1], at[2], patch, z, z + dz);
+      const out = await fused(
+        [featureChunk(f, C, tileVoxels, z * planeVoxels, nv, chunk)],
+        nv,
+        scaled.subarray(z * planeVoxels, z * planeVoxels + nv),
+        sums,
+      );
+      acc.commit(out, weight, p === 0);
+    }
   }
 }
 

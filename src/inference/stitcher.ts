@@ -228,9 +228,10 @@ export class SlabAccumulator {
 
   /**
    * Finishes `begin`: writes the updated sums (the block `begin` returned, or another array of its size and
-   * layout) and adds `weight` (the tile's whole (pz, py, px) map; null = 1) to the weight sums.
+   * layout) and adds `weight` (the tile's whole (pz, py, px) map; null = 1) to the weight sums, unless
+   * `addWeights` is false (a later contribution to planes whose weight was already added).
    */
-  commit(sums: Float32Array, weight: Float32Array | null): void {
+  commit(sums: Float32Array, weight: Float32Array | null, addWeights = true): void {
     const p = this.pending ?? fail('RUNTIME', 'commit without begin');
     this.pending = null;
     const { z0, y0, x0, zFrom, zTo } = p;
@@ -246,6 +247,7 @@ export class SlabAccumulator {
       for (let y = 0; y < py; y++) {
         const b = ((z - zFrom) * py + y) * rowValues;
         this.store.write(slot, y0 + y, x0, x0 + px, sums.subarray(b, b + rowValues));
+        if (!addWeights) continue;
         const dst = slot * this.plane + (y0 + y) * X + x0;
         const src = (z * py + y) * px;
         for (let x = 0; x < px; x++) {

@@ -68,6 +68,11 @@ export interface PredictFileOptions {
    * process memory stays flat in the class count). 0 = always a file, Infinity = always memory.
    */
   readonly ringMemoryBytes?: number;
+  /**
+   * Mirror TTA with the fused head: a tile's passes' feature maps are held together up to this many bytes
+   * (default 2.5 GiB: S and B at 128³), above it each pass is added to the sums as soon as it is computed.
+   */
+  readonly ttaFeatureBudgetBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
@@ -520,6 +525,9 @@ export async function predictFile(
     mirrorAxes: opts.mirrorAxes ?? defaults.mirrorAxes,
     ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
     ringStore: ringStoreFor(opts.ringMemoryBytes ?? 256 * 2 ** 20),
+    ...(opts.ttaFeatureBudgetBytes === undefined
+      ? {}
+      : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     ...(probs === null

@@ -136,3 +136,45 @@ for (const mirrorAxes of [[], [0, 2]])
       await h.close();
     }
   });
+
+for (const mirrorAxes of [[0, 1, 2], [1]])
+  test(`streamed TTA passes (over the feature budget) equal the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
+    const { ortClassHead } = await import('../../src/node/predict-files.js');
+    const h = await ortClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1);
+    const passesPerCall: number[] = [];
+    const fused = h.head.accumulateSoftmax?.bind(h.head);
+    assert.ok(fused !== undefined);
+    const spy = {
+      ...h.head,
+      accumulateSoftmax: (f: readonly Float32Array[], n: number, g: Float32Array | null, s: Float32Array) => {
+        passesPerCall.push(f.length);
+        return fused(f, n, g, s);
+      },
+    };
+    try {
+      const net: NetworkFn = Object.assign((x: Tensor) => Promise.resolve([features(x)]), { classHead: spy });
+      const opts = { patchSizeZYX: [6, 6, 8] as const, mode: 'v1' as const, mirrorAxes };
+      const a = await slidingWindowPredictFull(input, logitNet, opts);
+      for (const ringStore of [undefined, fileRingStore()]) {
+        passesPerCall.length = 0;
+        const b = await slidingWindowPredictFull(input, net, {
+          ...opts,
+          ttaFeatureBudgetBytes: 0,
+          ...(ringStore === undefined ? {} : { ringStore }),
+        });
+        assert.ok(passesPerCall.length > 0 && passesPerCall.every((p) => p === 1), 'one pass per head call');
+        assert.deepEqual(b.shape, a.shape);
+        let max = 0;
+        for (let i = 0; i < a.data.length; i++)
+          max = Math.max(max, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+        // the sums take the P passes one by one (float32 rounding per add, up to ~8 tiles deep): a few ulp
+        assert.ok(max < 1e-5, `max difference ${max}`);
+      }
+      // within the budget the passes are held and go through the head together
+      passesPerCall.length = 0;
+      await slidingWindowPredictFull(input, net, opts);
+      assert.ok(passesPerCall.every((p) => p === 2 ** mirrorAxes.length));
+    } finally {
+      await h.close();
+    }
+  });

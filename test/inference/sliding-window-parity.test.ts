@@ -21,6 +21,7 @@ import { slidingWindowPredictFull, type SlidingWindowMode } from '../../src/infe
 import { argmaxChannels, type AccumulationPrecision } from '../../src/inference/stitcher.js';
 import type { NetworkFn } from '../../src/inference/tta.js';
 import { createNetworkRunner, type NetworkRunner } from '../../src/node/network-runner.js';
+import { createPredictorNetwork } from '../../src/node/predict-files.js';
 import { expectClose, fixturePath } from '../helpers.js';
 import { loadSw, loadSwFloat32, results } from './fixtures.js';
 
@@ -63,15 +64,14 @@ const run = (mode: SlidingWindowMode, accumulation?: AccumulationPrecision) =>
     ...(accumulation === undefined ? {} : { accumulation }),
   });
 
-test('v1 predict_3D: softmax within rtol 1e-4 / atol 1e-5, argmax identical except top-two ties within 1e-5', async () => {
-  const out = await run('v1');
+function checkV1(out: Awaited<ReturnType<typeof run>>, label: string): void {
   assert.deepEqual(out.shape, [K, Z, Y, X]);
   assert.deepEqual(
     out.steps.map((s) => s.length),
     results.v1_predict.n_tiles_per_axis,
   );
   const ref = loadSwFloat32('v1_predict3d_softmax.npy.gz');
-  expectClose(out.data, ref, { rtol: 1e-4, atol: 1e-5, label: 'v1 softmax' });
+  expectClose(out.data, ref, { rtol: 1e-4, atol: 1e-5, label });
   const seg = argmaxChannels(out.data, K);
   const refSeg = loadSw('v1_predict3d_argmax.npy.gz').data as Uint8Array;
   const S = Z * Y * X;
@@ -79,6 +79,45 @@ test('v1 predict_3D: softmax within rtol 1e-4 / atol 1e-5, argmax identical exce
     if (seg[i] === refSeg[i]) continue;
     const probs = Array.from({ length: K }, (_, k) => ref[k * S + i] as number).sort((a, b) => b - a);
     assert.ok((probs[0] as number) - (probs[1] as number) <= 1e-5, `argmax differs at ${i} without a tie`);
+  }
+}
+
+test('v1 predict_3D: softmax within rtol 1e-4 / atol 1e-5, argmax identical except top-two ties within 1e-5', async () => {
+  checkV1(await run('v1'), 'v1 softmax');
+});
+
+test('v1 through the feature network and the fused ORT head, TTA passes held or streamed: the same tolerances', async () => {
+  const model = loadNnunetV1(
+    bytes('stunet-forward', 'T1.model'),
+    bytes('stunet-forward', 'T1.model.pkl'),
+    'T1.model',
+  );
+  const predictor = await createPredictorNetwork(model, 'ort', 1);
+  const head = predictor.network.classHead;
+  assert.ok(head?.accumulateSoftmax !== undefined);
+  const seen = new Map<string, Tensor[]>();
+  const features = Object.assign(
+    async (x: Tensor) => {
+      const key = createHash('sha1').update(x.data).digest('hex');
+      const out = seen.get(key) ?? (await predictor.network(x));
+      seen.set(key, out);
+      return out;
+    },
+    { classHead: head },
+  );
+  try {
+    for (const ttaFeatureBudgetBytes of [undefined, 0]) {
+      const out = await slidingWindowPredictFull(input, features, {
+        patchSizeZYX: [16, 32, 64],
+        mode: 'v1',
+        stepSize: 0.5,
+        mirrorAxes: [0, 1, 2],
+        ...(ttaFeatureBudgetBytes === undefined ? {} : { ttaFeatureBudgetBytes }),
+      });
+      checkV1(out, ttaFeatureBudgetBytes === 0 ? 'v1 streamed passes' : 'v1 held passes');
+    }
+  } finally {
+    await predictor.close();
   }
 });
 
