@@ -100,7 +100,7 @@ export function registerPredict(program: Command): void {
     .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
     .option(
       '--tta-memory-gb <n>',
-      "TTA: hold a tile's mirrored feature maps together up to n GiB (default 2.5: S, B), else add each pass at once (0: always)",
+      "TTA: hold a tile's mirrored feature maps together up to n GiB (v1's exact summation order) instead of adding each pass at once (default 0)",
     )
     .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
     .option(

@@ -21,7 +21,13 @@ export interface Backend {
   readonly name: string;
 
   // ---- forward ----
-  conv3d(x: Tensor, weight: Tensor, bias: Tensor | null, attrs: Conv3dAttrs, outShape: readonly number[]): Tensor;
+  conv3d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | null,
+    attrs: Conv3dAttrs,
+    outShape: readonly number[],
+  ): Tensor;
   instanceNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor;
   leakyRelu(x: Tensor, negativeSlope: number): Tensor;
   add(a: Tensor, b: Tensor): Tensor;
@@ -32,9 +38,19 @@ export interface Backend {
   /** dL/dx of conv3d: the transposed convolution of dy (N, Co, …) with weight, to xShape (N, Ci, D, H, W). */
   conv3dBackwardData?(dy: Tensor, weight: Tensor, attrs: Conv3dAttrs, xShape: readonly number[]): Tensor;
   /** dL/dweight (Co, Ci, kD, kH, kW) and dL/dbias (Co) = Σ dy over N and space. */
-  conv3dBackwardWeight?(x: Tensor, dy: Tensor, attrs: Conv3dAttrs, weightShape: readonly number[]): { dWeight: Tensor; dBias: Tensor };
+  conv3dBackwardWeight?(
+    x: Tensor,
+    dy: Tensor,
+    attrs: Conv3dAttrs,
+    weightShape: readonly number[],
+  ): { dWeight: Tensor; dBias: Tensor };
   /** Gradients of instance norm (affine) w.r.t. x, weight, bias; statistics recomputed from x. */
-  instanceNormBackward?(x: Tensor, weight: Tensor, dy: Tensor, eps: number): { dx: Tensor; dWeight: Tensor; dBias: Tensor };
+  instanceNormBackward?(
+    x: Tensor,
+    weight: Tensor,
+    dy: Tensor,
+    eps: number,
+  ): { dx: Tensor; dWeight: Tensor; dBias: Tensor };
   /** dL/dx of leaky ReLU given its input x (slope where x < 0, as torch: x > 0 → 1). */
   leakyReluBackward?(x: Tensor, dy: Tensor, negativeSlope: number): Tensor;
   /** Adjoint of nearest upsampling: each input voxel receives the sum of dy over its scale block. */

@@ -53,7 +53,7 @@ export interface PredictVolumeOptions {
   readonly maxSlabDepth?: number;
   /** Where the sliding window keeps its (K × pz × Y' × X') running sums; default in memory. */
   readonly ringStore?: RingStoreFactory;
-  /** See SlidingWindowOptions.ttaFeatureBudgetBytes (held vs streamed TTA passes; default 2.5 GiB). */
+  /** See SlidingWindowOptions.ttaFeatureBudgetBytes (held vs streamed TTA passes; default 0: streamed). */
   readonly ttaFeatureBudgetBytes?: number;
   readonly signal?: AbortSignal;
   /** Stages: 'preprocess', 'sliding-window', 'export'. */

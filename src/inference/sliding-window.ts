@@ -228,10 +228,11 @@ export async function slidingWindowPredict(
 const HEAD_PLANES = 1;
 
 /**
- * Default ttaFeatureBudgetBytes: 2.5 GiB. S (C 16: 1 GiB for 8 passes at 128³) and B (C 32: 2 GiB) hold
- * their passes (v1's exact order, no extra ring traffic); L (C 64: 4 GiB) and H stream them.
+ * Default ttaFeatureBudgetBytes: 0, passes always streamed. Holding 8 passes at 128³ costs 1 GiB for S
+ * (C 16), 2 GiB for B (C 32), 4 GiB for L (C 64); streaming them measured about the same time (S one tile:
+ * 56.6 s vs 56.3 s held; B: 137 s vs 129 s; see the README).
  */
-export const TTA_FEATURE_BUDGET_BYTES = 2.5 * 2 ** 30;
+export const TTA_FEATURE_BUDGET_BYTES = 0;
 
 /**
  * One tile through a feature network: every TTA pass's feature map flipped back (1×1×1 head commutes

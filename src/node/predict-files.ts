@@ -70,7 +70,7 @@ export interface PredictFileOptions {
   readonly ringMemoryBytes?: number;
   /**
    * Mirror TTA with the fused head: a tile's passes' feature maps are held together up to this many bytes
-   * (default 2.5 GiB: S and B at 128³), above it each pass is added to the sums as soon as it is computed.
+   * (default 0), above it each pass is added to the sums as soon as it is computed (one feature map held).
    */
   readonly ttaFeatureBudgetBytes?: number;
   readonly signal?: AbortSignal;

@@ -126,7 +126,12 @@ for (const mirrorAxes of [[], [0, 2]])
       });
       const opts = { patchSizeZYX: [6, 6, 8] as const, mode: 'v1' as const, mirrorAxes };
       const a = await slidingWindowPredictFull(input, logitNet, opts);
-      const b = await slidingWindowPredictFull(input, net, { ...opts, ringStore: fileRingStore() });
+      // passes held (v1's exact order); the streamed default is tested below
+      const b = await slidingWindowPredictFull(input, net, {
+        ...opts,
+        ringStore: fileRingStore(),
+        ttaFeatureBudgetBytes: Infinity,
+      });
       assert.deepEqual(b.shape, a.shape);
       let max = 0;
       for (let i = 0; i < a.data.length; i++)
@@ -172,7 +177,7 @@ for (const mirrorAxes of [[0, 1, 2], [1]])
       }
       // within the budget the passes are held and go through the head together
       passesPerCall.length = 0;
-      await slidingWindowPredictFull(input, net, opts);
+      await slidingWindowPredictFull(input, net, { ...opts, ttaFeatureBudgetBytes: Infinity });
       assert.ok(passesPerCall.every((p) => p === 2 ** mirrorAxes.length));
     } finally {
       await h.close();
