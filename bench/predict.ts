@@ -7,14 +7,18 @@
  *   node --import tsx bench/predict.ts                       S and B, 105 and 5 classes, TTA off and on
  *   node --import tsx bench/predict.ts --scales S --classes 105,5 --tta off --backend ort --threads 2
  *   node --import tsx bench/predict.ts --json                one JSON object per measurement
- *   node --import tsx bench/predict.ts --scales L --tta on --tta-memory-gb 0 --input <one-tile crop>
- *                                                            TTA passes streamed (0) or held (e.g. 8)
+ *   node --import tsx bench/predict.ts --scales S,B --classes 105 --tta on --crop 60 --tta-memory-gb 8
+ *        the centre 60³ voxels of the input (→ 120³ at 1.5 mm: one tile); TTA passes held (8 GiB budget)
+ *        or streamed (0, the default)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Mat4 } from '../src/io/geometry.js';
+import { createNifti } from '../src/io/nifti-volume.js';
+import { readNifti, writeNifti } from '../src/io/nifti.js';
 import { initWeightsHe } from '../src/model/init.js';
 import { defaultMeta } from '../src/model/loaded-model.js';
 import { scaleArchitecture } from '../src/model/scales.js';
@@ -26,7 +30,36 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
-const input = arg('--input', join('..', 'shared', 'data', 'totalseg', 'example_ct.nii.gz'));
+const source = arg('--input', join('..', 'shared', 'data', 'totalseg', 'example_ct.nii.gz'));
+const crop = arg('--crop', '');
+
+/** The centre n³ voxels of a NIfTI (affine moved to the crop's corner), written to a temporary file. */
+function centreCrop(path: string, n: number): string {
+  const img = readNifti(readFileSync(path));
+  const [I, J, K] = img.dims as [number, number, number];
+  const size = [Math.min(n, I), Math.min(n, J), Math.min(n, K)] as const;
+  const from = [I, J, K].map((d, a) => Math.floor((d - (size[a] as number)) / 2)) as [number, number, number];
+  const raw = img.raw as Int16Array;
+  const Ctor = raw.constructor as new (length: number) => Int16Array;
+  const out = new Ctor(size[0] * size[1] * size[2]);
+  let o = 0;
+  for (let k = 0; k < size[2]; k++)
+    for (let j = 0; j < size[1]; j++)
+      for (let i = 0; i < size[0]; i++)
+        out[o++] = raw[((from[2] + k) * J + from[1] + j) * I + from[0] + i] as number;
+  const affine = img.affine.map((row, r) =>
+    r < 3
+      ? row.map((v, c) => (c === 3 ? v + row[0] * from[0] + row[1] * from[1] + row[2] * from[2] : v))
+      : [...row],
+  ) as unknown as Mat4;
+  const dir = mkdtempSync(join(tmpdir(), 'stunet-bench-crop-'));
+  const file = join(dir, `crop${n}.nii.gz`);
+  writeFileSync(file, writeNifti(createNifti({ raw: out, dims: [...size], affine, header: img.header })));
+  return file;
+}
+
+// The parent crops once and hands the file to every child (children get no --crop).
+const input = crop === '' ? source : centreCrop(source, Number(crop));
 const backend = arg('--backend', 'ort') as PredictBackend;
 const threads = arg('--threads', '');
 /** --tta-memory-gb n: predictFile's ttaFeatureBudgetBytes (held vs streamed TTA passes); default its own. */
@@ -38,6 +71,7 @@ interface Measurement {
   tta: boolean;
   backend: string;
   threads: number | null;
+  input: string;
   ttaMemoryGb: number | null;
   seconds: number;
   peakRssBytes: number;
@@ -62,6 +96,7 @@ async function child(scale: string, classes: number, tta: boolean): Promise<void
       tta,
       backend,
       threads: t ?? null,
+      input,
       ttaMemoryGb: ttaMemoryGb === '' ? null : Number(ttaMemoryGb),
       seconds: (performance.now() - t0) / 1000,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -102,8 +137,11 @@ if (process.argv.includes('--child')) {
         else
           console.log(
             `STU-Net ${m.scale} ${m.classes} classes, TTA ${m.tta ? 'on' : 'off'}, ${m.backend}` +
-              `${m.threads === null ? '' : ` threads=${m.threads}`}: ${m.seconds.toFixed(1)} s, ` +
+              (m.threads === null ? '' : ` threads=${m.threads}`) +
+              (m.ttaMemoryGb === null ? '' : ` (TTA budget ${m.ttaMemoryGb} GiB)`) +
+              `${crop === '' ? '' : ` (centre ${crop}³ crop)`}: ${m.seconds.toFixed(1)} s, ` +
               `peak RSS ${(m.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
           );
       }
+  if (crop !== '') rmSync(dirname(input), { recursive: true, force: true });
 }
