@@ -8,7 +8,8 @@
  *   + K · s · Y · X for the slab handed to `onSlab` (s ≤ the z stride, ≈ pz/2 at step 0.5)
  *   + one tile's TTA buffers, ≈ 4 · K · pz · py · px (passes + 3 of them with batchMirrors).
  * With a feature network (`network.classHead`), the tile term is C_f · pz · py · px per pass instead (the
- * head runs on one tile plane at a time) and the accumulators can live in a RingStore (a file, in Node).
+ * head runs on one tile plane at a time; with the fused v1 head, one pass at a time unless
+ * ttaFeatureBudgetBytes lets the passes be held) and the accumulators can live in a RingStore (a file, in Node).
  * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
  * below the next tile start are final and emitted.
  */
@@ -197,14 +198,18 @@ export async function slidingWindowPredict(
           if (head !== undefined) {
             acc ??= newAcc(head.classes);
             const held = passes.length * head.channels * patch[0] * patch[1] * patch[2] * 4;
-            const stream =
-              passes.length > 1 &&
-              aggregation === 'v1' &&
-              head.accumulateSoftmax !== undefined &&
-              held > (opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
-            if (stream)
-              await streamTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
-            else await addTileThroughHead(network, head, tile, mirrorOpts, acc, weight, [z0, y0, x0], patch);
+            const stream = held > (opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
+            await addTileThroughHead(
+              network,
+              head,
+              tile,
+              mirrorOpts,
+              acc,
+              weight,
+              [z0, y0, x0],
+              patch,
+              stream,
+            );
           } else {
             const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
             acc ??= newAcc(classes);
@@ -235,11 +240,14 @@ const HEAD_PLANES = 1;
 export const TTA_FEATURE_BUDGET_BYTES = 0;
 
 /**
- * One tile through a feature network: every TTA pass's feature map flipped back (1×1×1 head commutes
- * with flips), then per run of HEAD_PLANES planes: logits = head(features), v1 softmax per pass averaged
- * (1/n each, pass order) or v2 logits averaged, Gaussian-weighted into the accumulator. The same per-voxel
- * arithmetic as predictMirrored + SlabAccumulator.add on a logit network. With a fused head
- * (`accumulateSoftmax`, v1), the head model updates the accumulator's block of sums directly.
+ * One tile through a feature network (1×1×1 head commutes with flips, so each pass's feature map is
+ * flipped back first), then per run of HEAD_PLANES planes: logits = head(features), v1 softmax per pass
+ * averaged (1/n each, pass order) or v2 logits averaged, Gaussian-weighted into the accumulator: the same
+ * per-voxel arithmetic as predictMirrored + SlabAccumulator.add on a logit network. With a fused head
+ * (`accumulateSoftmax`, v1) the head model updates the accumulator's block of sums directly, either with
+ * all passes held together (`streamPasses` false: v1's mean-then-weight order) or one pass at a time as
+ * soon as it is computed (sums += (g/P) · softmax_p; only one feature map exists; the Gaussian goes into
+ * the weight sums with the first pass, so later passes read the sums the earlier ones wrote).
  */
 async function addTileThroughHead(
   network: NetworkFn,
@@ -254,39 +262,71 @@ async function addTileThroughHead(
   weight: Float32Array | null,
   at: Vec3,
   patch: Vec3,
+  streamPasses: boolean,
 ): Promise<void> {
   const [pz, py, px] = patch;
   const C = head.channels;
   const K = head.classes;
   if (K !== acc.classes) fail('SHAPE_MISMATCH', `the class head has ${K} classes, earlier ${acc.classes}`);
   const n = opts.passes.length;
-  const features: Float32Array[] = [];
-  for (const axes of opts.passes) {
-    opts.beforeCall();
-    features.push(await passFeatures(network, tile, axes, C, patch));
-  }
   const planeVoxels = py * px;
   const tileVoxels = pz * planeVoxels;
-  const chunks = features.map(() => new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels));
+  const chunkBuffer = (): Float32Array => new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels);
+  const pass = (axes: readonly number[]): Promise<Float32Array> => {
+    opts.beforeCall();
+    return passFeatures(network, tile, axes, C, patch);
+  };
   const fused = opts.aggregation === 'v1' ? head.accumulateSoftmax?.bind(head) : undefined;
+  if (fused !== undefined) {
+    // sums += headWeight · mean of softmax(head(features)) over `features`, plane run by plane run
+    const fusedPlanes = async (
+      features: readonly Float32Array[],
+      headWeight: Float32Array | null,
+      addWeights: boolean,
+    ): Promise<void> => {
+      const chunks = features.map(chunkBuffer);
+      for (let z = 0; z < pz; z += HEAD_PLANES) {
+        const from = z * planeVoxels;
+        const nv = Math.min(HEAD_PLANES, pz - z) * planeVoxels;
+        const fs = features.map((f, i) =>
+          featureChunk(f, C, tileVoxels, from, nv, chunks[i] as Float32Array),
+        );
+        const sums = acc.begin(at[0], at[1], at[2], patch, z, z + nv / planeVoxels);
+        const g = headWeight === null ? null : headWeight.subarray(from, from + nv);
+        acc.commit(await fused(fs, nv, g, sums), weight, addWeights);
+      }
+    };
+    if (!streamPasses || n === 1) {
+      const features: Float32Array[] = [];
+      for (const axes of opts.passes) features.push(await pass(axes));
+      await fusedPlanes(features, weight, true);
+      return;
+    }
+    // g/P per voxel (exact in float32 for P a power of two, as mirror passes are)
+    const scaled = new Float32Array(tileVoxels);
+    for (let i = 0; i < tileVoxels; i++) scaled[i] = (weight === null ? 1 : (weight[i] as number)) / n;
+    for (const [p, axes] of opts.passes.entries()) await fusedPlanes([await pass(axes)], scaled, p === 0);
+    return;
+  }
+  const features: Float32Array[] = [];
+  for (const axes of opts.passes) features.push(await pass(axes));
+  const chunks = features.map(chunkBuffer);
   let values: Float32Array | null = null;
   let scratch: SoftmaxScratch | null = null;
   for (let z = 0; z < pz; z += HEAD_PLANES) {
     const dz = Math.min(HEAD_PLANES, pz - z);
     const nv = dz * planeVoxels;
-    const chunkOf = (f: Float32Array, i: number): Float32Array =>
-      featureChunk(f, C, tileVoxels, z * planeVoxels, nv, chunks[i] as Float32Array);
-    if (fused !== undefined) {
-      const fs = features.map(chunkOf);
-      const sums = acc.begin(at[0], at[1], at[2], patch, z, z + dz);
-      const g = weight === null ? null : weight.subarray(z * planeVoxels, z * planeVoxels + nv);
-      acc.commit(await fused(fs, nv, g, sums), weight);
-      continue;
-    }
     if (values === null || values.length !== K * nv) values = new Float32Array(K * nv);
     else values.fill(0);
     for (let i = 0; i < features.length; i++) {
-      const chunk = chunkOf(features[i] as Float32Array, i);
+      const chunk = featureChunk(
+        features[i] as Float32Array,
+        C,
+        tileVoxels,
+        z * planeVoxels,
+        nv,
+        chunks[i] as Float32Array,
+      );
       const logits = await head.apply(chunk, [dz, py, px]);
       if (opts.aggregation === 'v2') {
         for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (logits[j] as number);
@@ -332,53 +372,6 @@ async function passFeatures(
       `feature output [${o.shape.join(', ')}] does not match (1, ${C}, ${pz}, ${py}, ${px})`,
     );
   return flipSpatial(o, axes).data;
-}
-
-/**
- * One tile through a feature network with the fused v1 head, one TTA pass at a time: each pass's feature
- * map goes through the head plane by plane and is added to the running sums at once with weight g/P
- * (sums += (g/P) · softmax_p), so only one feature map exists. The Gaussian is added to the weight sums
- * with the first pass (later passes then read the sums the earlier ones wrote).
- */
-async function streamTileThroughHead(
-  network: NetworkFn,
-  head: ClassHead,
-  tile: Tensor,
-  opts: { readonly passes: readonly (readonly number[])[]; readonly beforeCall: () => void },
-  acc: SlabAccumulator,
-  weight: Float32Array | null,
-  at: Vec3,
-  patch: Vec3,
-): Promise<void> {
-  const fused =
-    head.accumulateSoftmax?.bind(head) ?? fail('RUNTIME', 'streamed TTA needs a fused class head');
-  const [pz, py, px] = patch;
-  const C = head.channels;
-  if (head.classes !== acc.classes)
-    fail('SHAPE_MISMATCH', `the class head has ${head.classes} classes, earlier ${acc.classes}`);
-  const planeVoxels = py * px;
-  const tileVoxels = pz * planeVoxels;
-  const P = opts.passes.length;
-  // g/P per voxel (exact in float32 for P a power of two, as mirror passes are)
-  const scaled = new Float32Array(tileVoxels);
-  for (let i = 0; i < tileVoxels; i++) scaled[i] = (weight === null ? 1 : (weight[i] as number)) / P;
-  const chunk = new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels);
-  for (let p = 0; p < P; p++) {
-    opts.beforeCall();
-    const f = await passFeatures(network, tile, opts.passes[p] as readonly number[], C, patch);
-    for (let z = 0; z < pz; z += HEAD_PLANES) {
-      const dz = Math.min(HEAD_PLANES, pz - z);
-      const nv = dz * planeVoxels;
-      const sums = acc.begin(at[0], at[1], at[2], patch, z, z + dz);
-      const out = await fused(
-        [featureChunk(f, C, tileVoxels, z * planeVoxels, nv, chunk)],
-        nv,
-        scaled.subarray(z * planeVoxels, z * planeVoxels + nv),
-        sums,
-      );
-      acc.commit(out, weight, p === 0);
-    }
-  }
 }
 
 /**

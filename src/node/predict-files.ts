@@ -5,7 +5,6 @@
  */
 import {
   closeSync,
-  existsSync,
   ftruncateSync,
   mkdtempSync,
   openSync,
@@ -98,9 +97,9 @@ export function fileRingStore(dir: string = tmpdir()): RingStoreFactory {
     let unlinked = false;
     try {
       rmSync(folder, { recursive: true });
-      unlinked = !existsSync(folder);
+      unlinked = true;
     } catch {
-      unlinked = false;
+      // kept until close
     }
     const open = (): number => fd ?? fail('RUNTIME', 'the stitching ring file was closed');
     const bytesOf = (a: Float32Array, n: number): Uint8Array =>

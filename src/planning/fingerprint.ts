@@ -87,7 +87,7 @@ export function analyzeCase(
   };
 }
 
-/** Sorted positions numpy.percentile(q) interpolates between, and the weight of the upper one. */
+/** Sorted positions numpy.percentile(q) interpolates between (n > 0), and the weight of the upper one. */
 function percentilePositions(n: number, q: number): { lo: number; hi: number; frac: number } {
   const pos = (q / 100) * (n - 1);
   const lo = Math.floor(pos);
@@ -125,16 +125,17 @@ export function intensityStats(values: Float32Array): IntensityStats {
   if (n === 0) {
     fail('BAD_INPUT', 'fingerprint: no foreground voxels in any case; the labels are all background');
   }
-  const qs = [50, 99.5, 0.5] as const;
-  const at = qs.map((q) => percentilePositions(n, q));
-  const ranks = [0, n - 1, ...at.flatMap((p) => [p.lo, p.hi])];
+  // The sorted array at the ranks numpy.percentile reads (min, max, and both sides of each percentile).
+  const ranks = [
+    0,
+    n - 1,
+    ...[50, 99.5, 0.5].flatMap((q) => {
+      const { lo, hi } = percentilePositions(n, q);
+      return [lo, hi];
+    }),
+  ];
   const picked = selectRanks(values, ranks);
-  const value = new Map(ranks.map((r, i) => [r, picked[i] as number]));
-  const pct = (i: number): number => {
-    const { lo, hi, frac } = at[i] as { lo: number; hi: number; frac: number };
-    const a = value.get(lo) as number;
-    return a + ((value.get(hi) as number) - a) * frac;
-  };
+  const sorted: ArrayLike<number> = { length: n, ...Object.fromEntries(ranks.map((r, i) => [r, picked[i]])) };
   let sum = 0;
   for (let i = 0; i < n; i++) sum += values[i] as number;
   const mean = sum / n;
@@ -145,12 +146,12 @@ export function intensityStats(values: Float32Array): IntensityStats {
   }
   return {
     mean,
-    median: pct(0),
+    median: percentileSorted(sorted, 50),
     std: Math.sqrt(ss / n), // np.std: population (ddof 0)
-    min: value.get(0) as number,
-    max: value.get(n - 1) as number,
-    percentile_99_5: pct(1),
-    percentile_00_5: pct(2),
+    min: sorted[0] ?? NaN,
+    max: sorted[n - 1] ?? NaN,
+    percentile_99_5: percentileSorted(sorted, 99.5),
+    percentile_00_5: percentileSorted(sorted, 0.5),
   };
 }
 
