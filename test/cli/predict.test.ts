@@ -203,4 +203,9 @@ test('predict refuses truncated, 4D and non-finite input with one error line and
     /--backend/,
     out,
   );
+  expectRefused(
+    ['predict', '-i', truncated, '-o', join(out, 'f.nii.gz'), '-m', MODEL, '--tta-memory-gb', '-1'],
+    /^error: --tta-memory-gb: expected a number ≥ 0, got '-1'$/m,
+    out,
+  );
 });
