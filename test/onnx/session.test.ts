@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from '../../src/engine/tensor.js';
 import { exportOnnx } from '../../src/onnx/export.js';
-import { createOrtSession, ortVersion, supportedProviders } from '../../src/onnx/session-node.js';
+import {
+  createOrtSession,
+  ortVersion,
+  supportedProviders,
+  type OrtSessionOptions,
+} from '../../src/onnx/session-node.js';
 import { weightsFromMap } from '../../src/onnx/weights.js';
 import * as ref from './reference.js';
 
@@ -32,18 +39,52 @@ const model = exportOnnx(
 ).model;
 const X = ref.randomTensor([1, 2, 8, 10, 12], 23);
 
-void test('thread and optimisation options are honoured and do not change the numbers', async () => {
+void test('thread, optimisation and memory options reach ORT and do not change the numbers', async (t) => {
   const base = await createOrtSession(model, { intraOpThreads: 1 });
   const expected = (await base.run(X))[0];
   await base.release();
   assert.ok(expected !== undefined);
-  for (const options of [
-    { intraOpThreads: 2, interOpThreads: 1 },
-    { intraOpThreads: 4, graphOptimizationLevel: 'disabled' as const },
-    { executionProviders: ['cpu'], graphOptimizationLevel: 'basic' as const },
-  ]) {
+  // Watch what OrtSession.create hands to ORT (the session object does not expose its options).
+  const create = t.mock.method(InferenceSession, 'create');
+  const defaults: InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  const noSpin = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } };
+  const cases: [OrtSessionOptions, InferenceSession.SessionOptions][] = [
+    [
+      { intraOpThreads: 2, interOpThreads: 1 },
+      { ...defaults, intraOpNumThreads: 2, interOpNumThreads: 1 },
+    ],
+    [
+      { intraOpThreads: 4, graphOptimizationLevel: 'disabled' },
+      { ...defaults, intraOpNumThreads: 4, graphOptimizationLevel: 'disabled' },
+    ],
+    [
+      { executionProviders: ['cpu'], graphOptimizationLevel: 'basic' },
+      { ...defaults, graphOptimizationLevel: 'basic' },
+    ],
+    [
+      {
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+        executionMode: 'sequential',
+        allowSpinning: false,
+      },
+      {
+        ...defaults,
+        enableCpuMemArena: false,
+        enableMemPattern: false,
+        executionMode: 'sequential',
+        extra: { session: noSpin },
+      },
+    ],
+  ];
+  for (const [options, ortOptions] of cases) {
     const s = await createOrtSession(model, options);
     try {
+      assert.deepEqual(create.mock.calls.at(-1)?.arguments[1], ortOptions, JSON.stringify(options));
       const [y] = await s.run(X);
       assert.ok(y !== undefined);
       assert.deepEqual(y.shape, [1, 4, 8, 10, 12]);
@@ -56,13 +97,15 @@ void test('thread and optimisation options are honoured and do not change the nu
       await s.release();
     }
   }
+  assert.equal(create.mock.callCount(), cases.length);
   await assert.rejects(createOrtSession(model, { intraOpThreads: 0 }), {
     code: 'BAD_INPUT',
     message: /intraOpThreads must be a positive integer/,
   });
+  assert.equal(create.mock.callCount(), cases.length, 'a bad thread count is refused before ORT is called');
 });
 
-void test('sessions report names, take inputs by position or name, and refuse use after release', async () => {
+void test('sessions report names, take inputs by position or name, refuse bad inputs and use after release', async () => {
   const s = await createOrtSession(model);
   assert.deepEqual(s.inputNames, ['input']);
   assert.deepEqual(s.outputNames, ['y']);
@@ -92,23 +135,32 @@ void test('ORT load failures become StunetErrors that say what failed', async ()
   });
 });
 
-void test('an unavailable execution provider fails listing what is available', async (t) => {
+void test('an unavailable execution provider fails listing what is available, or falls back to CPU', async (t) => {
   if (supportedProviders().some((p) => p.name === 'cuda' && p.bundled)) {
     t.skip('this onnxruntime-node build bundles CUDA');
     return;
   }
+  let s;
   try {
-    const s = await createOrtSession(model, { executionProviders: ['cuda'] });
-    // Some builds fall back to CPU silently when the provider library is present but no GPU is.
-    await s.release();
+    s = await createOrtSession(model, { executionProviders: ['cuda'] });
   } catch (e) {
     assert.match(
       (e as Error).message,
       /requested execution providers: cuda; bundled here: cpu.*--onnxruntime-node-install=cuda12/,
     );
+    return;
+  }
+  // Some builds fall back to CPU silently when the provider library is present but no GPU is.
+  try {
+    const [y] = await s.run(X);
+    assert.deepEqual(y?.shape, [1, 4, 8, 10, 12]);
+  } finally {
+    await s.release();
   }
 });
 
-void test('ortVersion reports the binding version', () => {
+void test('ortVersion reports the installed onnxruntime-node version', () => {
+  const pkg = createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string };
   assert.match(ortVersion(), /^\d+\.\d+\.\d+/);
+  assert.equal(ortVersion(), pkg.version);
 });
