@@ -21,7 +21,7 @@ import {
   samplePatch,
   type PreprocessedCase,
 } from '../src/training/loader.js';
-import { deepSupervisionScales } from '../src/training/deep-supervision.js';
+import { deepSupervisionScales } from '../src/model/deep-supervision.js';
 import { Rng } from '../src/util/random.js';
 
 const json = process.argv.includes('--json');

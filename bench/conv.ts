@@ -12,10 +12,11 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { createWasmBackend, simdSupported, type SimdVariant } from '../src/engine/backends/wasm/index.js';
-import type { Conv3dAttrs, Vec3 } from '../src/engine/ops.js';
+import type { Conv3dAttrs } from '../src/engine/ops.js';
 import { conv3dOutputShape } from '../src/engine/shapes.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { Rng } from '../src/util/random.js';
+import type { Vec3 } from '../src/util/vec3.js';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 

@@ -3,9 +3,10 @@
  * Library entry point: the network, the engine, checkpoint I/O and the ONNX exporter.
  * Node-only pieces (file system, onnxruntime-node) are exported from their adapters below.
  */
-export { StunetError, type StunetErrorCode } from './errors.js';
+export { StunetError, type StunetErrorCode } from './util/errors.js';
 export { Tensor } from './engine/tensor.js';
-export type { Ops, ParamSource, Conv3dAttrs, Vec3 } from './engine/ops.js';
+export type { Ops, ParamSource, Conv3dAttrs } from './engine/ops.js';
+export type { Vec3 } from './util/vec3.js';
 export type { Backend } from './engine/backend.js';
 export { Engine, Tape, TensorParams } from './engine/engine.js';
 export { refBackend } from './engine/backends/ref/index.js';
@@ -16,7 +17,7 @@ export { SCALES, TOTALSEG_POOLS, scaleArchitecture, matchScale, type ScaleName }
 export { countModel, type ModelCounts } from './model/counting.js';
 export { initWeightsHe } from './model/init.js';
 export type { LoadedModel, ModelMeta, ModelOrigin } from './model/loaded-model.js';
-export { parseModel, serializeModel } from './model/model-folder.js';
+export { parseModel, serializeModel } from './checkpoint/model-folder.js';
 export { loadNnunetV1, loadNnunetV2 } from './checkpoint/nnunet-read.js';
 export { toTorchV1, toTorchV2 } from './checkpoint/nnunet-write.js';
 export * as checkpoint from './checkpoint/index.js';
@@ -44,5 +45,5 @@ export { createTrainingState, trainStep } from './training/train-step.js';
 export { diceCeLoss, multipleOutputLoss } from './training/loss.js';
 export { SgdOptimizer, NNUNET_SGD, clipGradNorm } from './training/optimizer.js';
 export { polyLr } from './training/schedule.js';
-export { estimateTrainingMemory } from './training/memory.js';
+export { estimateTrainingMemory } from './model/memory.js';
 export { createWasmBackend } from './engine/backends/wasm/index.js';

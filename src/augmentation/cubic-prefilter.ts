@@ -1,8 +1,8 @@
+import type { Vec3 } from '../util/vec3.js';
 /**
  * scipy.ndimage spline_filter(order=3, mode='mirror') of a 3-D volume — what map_coordinates(order=3,
  * mode='constant') prefilters with (ni_splines.c `_init_causal_mirror` / `_init_anticausal_mirror`).
  */
-import type { Vec3 } from './sample.js';
 
 // sqrt(3) − 2, the cubic B-spline pole (same double as ni_splines.c).
 const Z3 = -0.2679491924311227;

@@ -8,6 +8,7 @@ import type { Rng } from '../util/random.js';
 import { halfBelowOne, uniform } from './rng.js';
 import { voxelCount, type Sample } from './sample.js';
 import type { Range } from './spatial.js';
+import { roundHalfEven } from '../util/rounding.js';
 
 function channel(s: Sample, c: number): Float32Array {
   const n = voxelCount(s.shapeZYX);
@@ -175,12 +176,6 @@ export function contrast(s: Sample, rng: Rng, range: Range = [0.75, 1.25]): numb
     factors.push(f);
   }
   return factors;
-}
-
-/** numpy round (half to even) of a non-negative value. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

@@ -8,7 +8,7 @@
  *   that fall outside the array are mirrored (−1 → 1, n → n − 2).
  */
 import { splineWeights } from '../preprocessing/spline.js';
-import type { Vec3 } from './sample.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export { cubicCoefficients } from './cubic-prefilter.js';
 

@@ -4,7 +4,7 @@
  * spatial (rot p 0.2, scale p 0.2) → noise 0.1 → blur 0.2 → brightness 0.15 → contrast 0.15 →
  * low resolution 0.25 → inverted gamma 0.1 → gamma 0.3 → mirror → seg −1 → 0 → deep-supervision targets.
  */
-import { downsampleSegForDs, type LabelMap } from '../training/deep-supervision.js';
+import { downsampleSegForDs, type LabelMap } from './deep-supervision.js';
 import type { Rng } from '../util/random.js';
 import {
   brightnessMultiplicative,
@@ -14,7 +14,7 @@ import {
   gaussianNoise,
   simulateLowResolution,
 } from './intensity.js';
-import { voxelCount, type Sample, type Vec3 } from './sample.js';
+import { voxelCount, type Sample } from './sample.js';
 import {
   applySpatial,
   augmentMirror,
@@ -23,6 +23,7 @@ import {
   type Range,
   type SpatialParams,
 } from './spatial.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export interface AugmentationParams {
   readonly spatial: SpatialParams;

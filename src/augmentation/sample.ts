@@ -1,7 +1,6 @@
 /** The unit the augmentations work on: one patch of one case. */
-import { fail } from '../errors.js';
-
-export type Vec3 = readonly [number, number, number];
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * One sample. `data` is (C, Z, Y, X) float32, `seg` is (Z, Y, X) int16 with −1 marking voxels outside the

@@ -3,11 +3,12 @@
  * v1 nnUNetTrainerV2 configures it for 3-D (no elastic deformation, random_crop False), mirroring, and
  * get_patch_size (the enlarged patch the loader cuts so that rotated/scaled patches stay filled).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Rng } from '../util/random.js';
 import { cubicCoefficients, sampleCubic, sampleLabelsLinear, type Affine3 } from './interpolate.js';
 import { halfBelowOne, uniform } from './rng.js';
-import { checkSample, voxelCount, type Sample, type Vec3 } from './sample.js';
+import { checkSample, voxelCount, type Sample } from './sample.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export type Range = readonly [number, number];
 

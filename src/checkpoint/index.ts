@@ -53,6 +53,7 @@ export {
   type SafetensorsFile,
   type SafetensorsInput,
 } from './safetensors.js';
-export { ZipReader, bytesSource, crc32, isZip, type ByteSource, type ZipEntry } from './zip.js';
+export { ZipReader, bytesSource, isZip, type ByteSource, type ZipEntry } from './zip.js';
 export { writeZip, writeZipChunks, type ZipInput, type ZipWriteOptions } from './zip-writer.js';
-export { pyToJson, type JsonValue } from './py-json.js';
+export { pyToJson } from './py-json.js';
+export { type JsonValue } from '../util/json.js';

@@ -1,8 +1,8 @@
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
 import { type StunetArchitecture, stunetPoolsFromPlans } from '../model/architecture.js';
 import { StuNet } from '../model/stunet.js';
 import { formatShape, sameShape } from '../engine/tensor.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * Recovers an STU-Net architecture from official state_dict shapes plus the plans' pool list. Depth and

@@ -1,5 +1,5 @@
-import { fail } from '../errors.js';
-import type { JsonValue } from './py-json.js';
+import { fail } from '../util/errors.js';
+import type { JsonValue } from '../util/json.js';
 
 /** Reads `a.b.c` out of JSON plans with an error that names the missing path and the file. */
 export function jsonAt(root: JsonValue, path: readonly (string | number)[], what: string): JsonValue {

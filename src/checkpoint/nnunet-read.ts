@@ -6,12 +6,13 @@
  *   dataset_json}, trainer_name, inference_allowed_mirroring_axes, …}) + optional plans.json/dataset.json;
  *   pools = configuration.pool_op_kernel_sizes[1:] (STUNetTrainer.build_network_architecture).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { defaultMeta, type LoadedModel, type ModelMeta } from '../model/loaded-model.js';
 import { asIntList, asIntMatrix, asObject, jsonAt } from './json-path.js';
 import { inferArchitecture, stripWrapperPrefix } from './infer-architecture.js';
-import { pyToJson, type JsonValue } from './py-json.js';
+import { pyToJson } from './py-json.js';
+import { type JsonValue } from '../util/json.js';
 import { PyDict, PyTuple, TorchTensor, type PyValue } from './py-values.js';
 import { tensorToFloat32 } from './tensor.js';
 import { loadPickle, loadTorch } from './torch-load.js';

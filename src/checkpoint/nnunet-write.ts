@@ -9,12 +9,12 @@
  * official STUNetTrainer build the same network (pools, kernels, patch) — preprocessing fields must then be
  * reviewed by the user, and the CLI says so.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { SCALES, matchScale } from '../model/scales.js';
 import { StuNet } from '../model/stunet.js';
 import { Pickler, type SaveValue } from './pickle-writer.js';
-import type { JsonValue } from './py-json.js';
+import type { JsonValue } from '../util/json.js';
 import { PyDevice, PyDict, PyFloat, PyTuple } from './py-values.js';
 import { saveTorch } from './torch-save.js';
 

@@ -1,5 +1,5 @@
-import { StunetError, fail } from '../errors.js';
-import { readNpy, type NpyArray } from '../io/npy.js';
+import { StunetError, fail } from '../util/errors.js';
+import { npyHeader, readNpy, type NpyArray } from '../io/npy.js';
 import { NdArray, NpDtype, NpScalar, PyTuple, pyInt, pyRepr, type PyValue } from './py-values.js';
 
 /**
@@ -46,14 +46,10 @@ function decodeRaw(
       `${what}: numpy object arrays (dtype=object) are not supported; store plain lists instead`,
     );
   }
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  const header = `{'descr': '${dtype.descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }\n`;
-  const h = new TextEncoder().encode(header);
-  const npy = new Uint8Array(10 + h.length + raw.length);
-  npy.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(npy.buffer).setUint16(8, h.length, true);
-  npy.set(h, 10);
-  npy.set(raw, 10 + h.length);
+  const head = npyHeader(dtype.descr, shape, fortran);
+  const npy = new Uint8Array(head.length + raw.length);
+  npy.set(head, 0);
+  npy.set(raw, head.length);
   try {
     return readNpy(npy);
   } catch (e) {

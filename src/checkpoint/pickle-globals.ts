@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { buildNdArray, buildNpDtype, describe, latin1Bytes, makeNpDtype, makeNpScalar } from './numpy.js';
 import {
   pyRepr,

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { pyInt } from './py-values.js';
 
 /**

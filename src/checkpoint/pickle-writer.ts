@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { describe } from './numpy.js';
 import { encodeUtf8Surrogatepass } from './pickle-text.js';
 import {

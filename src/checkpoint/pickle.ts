@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { describe } from './numpy.js';
 import { buildObject, callGlobal, resolveGlobal } from './pickle-globals.js';
 import { PyDict, PyFloat, PySet, PyTuple, pyInt, type PyValue } from './py-values.js';

@@ -1,4 +1,5 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
+import type { JsonValue } from '../util/json.js';
 import type { NpyData } from '../io/npy.js';
 import {
   NdArray,
@@ -22,8 +23,6 @@ import {
  * dicts become objects with `String(key)` keys, tuples/sets become arrays, numpy arrays nested arrays,
  * numpy scalars plain numbers, bigints decimal strings, bytes hex strings, tensors a `{tensor, shape}` stub.
  */
-
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 function nest(data: NpyData, shape: readonly number[], bool: boolean): JsonValue {
   const scalar = (i: number): JsonValue => {

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { NpyData, NpyDtype } from '../io/npy.js';
 
 /**

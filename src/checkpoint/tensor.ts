@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { float16ToFloat32 } from '../io/npy.js';
 import { isLittleEndian } from '../util/endian.js';
 import {

@@ -1,4 +1,4 @@
-import { StunetError, fail } from '../errors.js';
+import { StunetError, fail } from '../util/errors.js';
 import { describe } from './numpy.js';
 import { STORAGE_DTYPE, TORCH_DTYPE_NAMES } from './pickle-globals.js';
 import { unpickle, unpickleAt } from './pickle.js';

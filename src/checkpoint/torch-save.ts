@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Pickler, type SaveValue } from './pickle-writer.js';
 import { PyDict, PyGlobal, PyTuple, TorchStorage, TorchTensor, type TorchDtype } from './py-values.js';
 import {

@@ -1,5 +1,5 @@
-import { fail } from '../errors.js';
-import { crc32 } from './zip.js';
+import { fail } from '../util/errors.js';
+import { crc32 } from '../util/crc32.js';
 
 /**
  * A stored-only zip writer laid out like torch's own (PyTorchStreamWriter): every entry's data starts on a

@@ -1,5 +1,6 @@
 import { inflateSync } from 'fflate';
-import { StunetError, fail } from '../errors.js';
+import { StunetError, fail } from '../util/errors.js';
+import { crc32 } from '../util/crc32.js';
 
 /**
  * A minimal zip reader: central directory (zip64 when a size or offset needs it), stored and deflate
@@ -219,27 +220,3 @@ function readCentralDirectory(src: ByteSource): ZipEntry[] {
   }
   return entries;
 }
-
-let CRC_TABLE: Uint32Array | undefined;
-
-function crc32Js(data: Uint8Array, seed: number): number {
-  if (CRC_TABLE === undefined) {
-    CRC_TABLE = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      CRC_TABLE[n] = c >>> 0;
-    }
-  }
-  const t = CRC_TABLE;
-  let c = ~seed >>> 0;
-  for (const b of data) c = (t[(c ^ b) & 0xff] as number) ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
-/** CRC-32 (the zip / PNG polynomial). `seed` continues a running CRC. Portable (runs in browsers too). */
-export function crc32(data: Uint8Array, seed = 0): number {
-  return crc32Js(data, seed);
-}
-
-export { crc32Js as crc32Portable };

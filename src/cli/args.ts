@@ -1,5 +1,5 @@
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** Option parsers shared by the commands; each names the option in its error. */
 export function parseIntList(option: string, text: string): number[] {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from '../node/model-source.js';
 
 interface ConvertOptions {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { convertMsd, convertTotalseg, validateDatasetDir } from '../node/dataset-files.js';
 import { parsePositiveInt } from './args.js';
 

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { PHANTOM_LABELS } from '../demo/phantom.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { DEMO_DEFAULTS, runDemo } from '../node/demo-run.js';
 import { consoleProgress, formatDuration } from '../util/progress.js';
 import { parsePositiveInt } from './args.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { labelOrRegionKey, summaryToJson, type CaseResult, type LabelOrRegion } from '../evaluation/index.js';
 import { labelNames, type LabelSystem } from '../io/labels/index.js';
 import { evaluateFolders, datasetLabelNames } from '../node/evaluate-files.js';

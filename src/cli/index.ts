@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
-import { StunetError } from '../errors.js';
+import { StunetError } from '../util/errors.js';
 import { registerConvert } from './convert.js';
 import { registerDataset } from './dataset.js';
 import { registerDemo } from './demo.js';

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { isScaleName } from '../model/scales.js';
 import { fingerprintDatasetDir } from '../node/dataset-files.js';
 import { writeAtomic } from '../node/fs.js';
 import { planExperiment } from '../planning/planner.js';
 import { serializePlans } from '../planning/plans.js';
 import { stunetPlansFromDataset, totalsegPresetPlans } from '../planning/presets.js';
-import { formatBytes } from '../training/memory.js';
+import { formatBytes } from '../model/memory.js';
 
 interface PlanOptions {
   scale: string;

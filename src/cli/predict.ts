@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import { isDirectory } from '../node/fs.js';
 import { loadModelFrom } from '../node/model-source.js';

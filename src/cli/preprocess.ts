@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { failOnProblems } from '../io/dataset.js';
 import { readDatasetDir } from '../node/dataset-files.js';
 import { readText } from '../node/fs.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
-import { npyFromTensor, tensorFromNpy } from '../engine/npy-tensor.js';
+import { fail } from '../util/errors.js';
+import { npyFromTensor, tensorFromNpy } from '../io/npy-tensor.js';
 import { formatShape } from '../engine/tensor.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { readBytes, writeAllAtomic } from '../node/fs.js';

@@ -1,20 +1,16 @@
 import type { Command } from 'commander';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
-import { tensorFromNpy } from '../engine/npy-tensor.js';
+import { tensorFromNpy } from '../io/npy-tensor.js';
 import { formatShape } from '../engine/tensor.js';
 import { readNpy } from '../io/npy.js';
 import { readBytes, writeAllAtomic } from '../node/fs.js';
 import { loadModelFrom, saveModelFolder } from '../node/model-source.js';
-import {
-  type LabelMap,
-  deepSupervisionScales,
-  downsampleSegForDs,
-  labelMapFromNpy,
-} from '../training/deep-supervision.js';
+import { type LabelMap, downsampleSegForDs, labelMapFromNpy } from '../augmentation/deep-supervision.js';
+import { deepSupervisionScales } from '../model/deep-supervision.js';
 import { SgdOptimizer } from '../training/optimizer.js';
 import { serializeSgd } from '../training/optimizer-state.js';
 import { createTrainingState, trainStep } from '../training/train-step.js';

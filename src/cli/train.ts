@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { isScaleName } from '../model/scales.js';
 import { trainRun, type TrainRunOptions } from '../node/train-run.js';
 import { FINETUNE_LR } from '../training/finetune.js';

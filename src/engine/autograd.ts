@@ -13,7 +13,7 @@ import type { Backend } from './backend.js';
 import type { Tape, TapeEntry } from './engine.js';
 import type { Tensor } from './tensor.js';
 import { formatShape, sameShape } from './tensor.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 const TRAINING_KERNELS = [
   'conv3dBackwardData',

@@ -1,5 +1,6 @@
-import type { Conv3dAttrs, Vec3 } from './ops.js';
+import type { Conv3dAttrs } from './ops.js';
 import type { Tensor } from './tensor.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** Hyper-parameters of one SGD step (PyTorch torch.optim.SGD semantics). */
 export interface SgdStep {

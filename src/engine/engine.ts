@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js';
-import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from './ops.js';
+import type { Conv3dAttrs, Ops, ParamSource } from './ops.js';
 import {
   addShape,
   concatShape,
@@ -8,7 +8,8 @@ import {
   upsampleNearestShape,
 } from './shapes.js';
 import { type Tensor, formatShape, sameShape } from './tensor.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * One recorded op application, with the inputs and attributes its backward needs. The backward pass

@@ -1,9 +1,9 @@
+import type { Vec3 } from '../util/vec3.js';
 /**
  * The op API the network is written against. One model definition runs on any executor that
  * implements `Ops<T>`: the eager engine (T = Tensor), the ONNX tracer (T = a symbolic value) and the
  * shape/MAC counter (T = a shape). Attributes are plain data so every executor sees the same thing.
  */
-export type Vec3 = readonly [number, number, number];
 
 export interface Conv3dAttrs {
   /** Per spatial axis (D, H, W). */

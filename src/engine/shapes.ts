@@ -1,6 +1,7 @@
-import { fail } from '../errors.js';
-import type { Conv3dAttrs, Vec3 } from './ops.js';
+import { fail } from '../util/errors.js';
+import type { Conv3dAttrs } from './ops.js';
 import { formatShape, sameShape } from './tensor.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * Shape inference and validation for every op, shared by all executors so that the eager engine, the

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /** Dense float32 tensor, C-order. Network tensors are NCDHW, as in PyTorch. */
 export class Tensor {

@@ -4,7 +4,7 @@
  * map. Counts for any label or region (a union of labels) then come from the histogram, and surface
  * distances only look inside the boxes — the fixture's 12 M voxels are read once, not once per label.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Box, Shape3 } from './surface-distance.js';
 
 export type LabelArray =

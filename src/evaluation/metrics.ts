@@ -4,7 +4,7 @@
  * ignore label, Dice = 2TP/(2TP+FP+FN), IoU = TP/(TP+FP+FN), both NaN when TP+FP+FN = 0. A region is a
  * tuple of labels counted as one foreground in both maps. We add DeepMind's Normalized Surface Dice.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { computeConfusion, type Confusion, type LabelArray } from './confusion.js';
 import {
   cropPadded,

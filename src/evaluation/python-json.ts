@@ -7,7 +7,7 @@
  * Ints and floats differ in Python's output (`3` vs `3.0`): here a bigint is written as an int and a
  * number as a float (float.__repr__).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 export type PyJsonValue =
   | null

@@ -5,7 +5,7 @@
  * (so one all-NaN key, e.g. a label absent everywhere, makes it NaN — as nnU-Net). Keys are str(label)
  * or str(tuple); files are sorted-key, 4-space JSON with NaN literals (see python-json.ts).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { LabelMetrics, RegionMetrics } from './metrics.js';
 import { numpySum } from './numpy-sum.js';
 import { parsePythonJson, writePythonJson, type JsonParsed, type PyJsonValue } from './python-json.js';

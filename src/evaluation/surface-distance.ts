@@ -10,7 +10,7 @@
  * gt ∪ pred first; an exact EDT does not depend on that box as long as it holds every surfel, which lets
  * callers pass any box around the objects (see `surfaceDistancesInBox`).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { squaredEdt } from './edt.js';
 import { numpySum } from './numpy-sum.js';
 import normalsData from './surfel-normals.json' with { type: 'json' };

@@ -13,10 +13,9 @@
  * (3 · K · Yc · Xc float32) plus one output plane (K · Yc · Xc) and two Y'/Yc × Xc float64 scratch rows.
  * Independent of the depth of either grid.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Slab } from './stitcher.js';
-
-export type Vec3 = readonly [number, number, number];
+import type { Vec3 } from '../util/vec3.js';
 
 /** Per axis: 'linear' (order 1) or 'nearest' (order 0, the low-res axis of the separate-z path). */
 export type AxisKind = 'linear' | 'nearest';

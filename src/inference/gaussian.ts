@@ -4,10 +4,9 @@
  * upstream), bit for bit where the fixtures allow: scipy's `gaussian_filter` of a unit impulse at
  * `patch // 2` (mode 'constant', truncate 4) is separable, so the map is a product of 1-D kernels.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { halfFromFloat32Op, roundToFloat16 } from './float16.js';
-
-export type Vec3 = readonly [number, number, number];
+import type { Vec3 } from '../util/vec3.js';
 
 const TRUNCATE = 4; // scipy.ndimage.gaussian_filter default
 

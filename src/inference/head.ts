@@ -4,7 +4,7 @@
  * the head, the softmax and the Gaussian-weighted accumulation a few tile planes at a time, so no
  * (K × patch) array exists: with K = 105 that array alone is 0.9 GB per copy at 128³.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 export interface ClassHead {
   /** K: logits per voxel. */

@@ -6,7 +6,6 @@ export {
   getGaussianV1,
   type GaussianV2Options,
   type GaussianV2Variant,
-  type Vec3,
 } from './gaussian.js';
 export { AbortError, slidingWindowPredict, slidingWindowPredictFull } from './sliding-window.js';
 export type {

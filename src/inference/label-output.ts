@@ -7,7 +7,7 @@
  * schema). Free text belongs in NIFTI_ECODE_COMMENT = 6, which readers (nibabel, nifti1_io, NiiVue) keep
  * and show as text; the payload is the sidecar's UTF-8 JSON, so a reader can JSON.parse it.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 export const NIFTI_ECODE_COMMENT = 6;
 

@@ -15,7 +15,7 @@
  *   + Zc·Yc·Xc + Z·Y·X bytes (uint8 labels; ×2 for uint16).
  * Nothing is K × a whole volume.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 import {
   preprocessTestCase,
@@ -26,16 +26,11 @@ import {
   type PreprocessProperties,
 } from '../preprocessing/index.js';
 import type { ProgressListener } from '../util/progress.js';
-import {
-  argmaxPlane,
-  exportAxisKinds,
-  softmaxPlaneInPlace,
-  StreamingResampler,
-  type Vec3,
-} from './export.js';
+import { argmaxPlane, exportAxisKinds, softmaxPlaneInPlace, StreamingResampler } from './export.js';
 import { slidingWindowPredict, type SlidingWindowMode } from './sliding-window.js';
 import type { RingStoreFactory } from './stitcher.js';
 import type { NetworkFn } from './tta.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export interface PredictVolumeOptions {
   readonly network: NetworkFn;

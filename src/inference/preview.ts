@@ -9,7 +9,7 @@
  * top, the patient's right on the left, anterior on the left in the sagittal panel. Nearest-neighbour
  * sampling, browser-safe.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { encodePng } from '../io/png.js';
 
 export interface PreviewOptions {

@@ -13,15 +13,16 @@
  * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
  * below the next tile start are final and emitted.
  */
-import { fail, StunetError } from '../errors.js';
+import { fail, StunetError } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import type { Volume } from '../io/volume.js';
 import type { ProgressListener } from '../util/progress.js';
-import { computeGaussianV2, getGaussianV1, type Vec3 } from './gaussian.js';
+import { computeGaussianV2, getGaussianV1 } from './gaussian.js';
 import { computeStepsForSlidingWindow, padToPatch, type Padding } from './steps.js';
 import { type AccumulationPrecision, type RingStoreFactory, type Slab, SlabAccumulator } from './stitcher.js';
 import { softmaxAccumulate, type ClassHead, type SoftmaxScratch } from './head.js';
 import { flipSpatial, mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * 'v1': nnU-Net 1.7.1 (softmax per pass, float32). 'v2-stunet': STU-Net's nnUNet-2.2 copy (logits,

@@ -2,7 +2,7 @@
  * Per-class volume and mean intensity of a label map (what `stunet predict --statistics` writes, in the
  * spirit of TotalSegmentator's statistics.json). One pass over the voxels; sums in float64.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 export interface LabelStatisticsEntry {
   /** The label value in the map. */

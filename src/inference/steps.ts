@@ -4,17 +4,9 @@
  * `compute_steps_for_sliding_window`, STU-Net copy and upstream) and the zero padding both predictors apply
  * first (batchgenerators / acvl_utils `pad_nd_image`).
  */
-import { fail } from '../errors.js';
-import type { Vec3 } from './gaussian.js';
-
-/** numpy `np.round`: half to even (32.5 → 32, 33.5 → 34). */
-function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
+import { roundHalfEven } from '../util/rounding.js';
 
 /**
  * Start coordinates of the tiles along each axis. The stride is at most patch·stepSize but shrinks so that

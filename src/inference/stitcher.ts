@@ -3,7 +3,7 @@
  * (classes × volume) array never exists. The official predictors instead hold `aggregated_results` and
  * `aggregated_nb_of_predictions` (v1) / `predicted_logits` and `n_predictions` (v2) for the whole volume.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { halfFromFloat32Op } from './float16.js';
 
 /**

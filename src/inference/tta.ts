@@ -3,7 +3,7 @@
  * `SegmentationNetwork._internal_maybe_mirror_and_pred_3D` and v2 `nnUNetPredictor._internal_maybe_mirror_and_predict`.
  * Mirror axes are spatial: 0 = z (tensor dim 2), 1 = y (dim 3), 2 = x (dim 4).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import type { ClassHead } from './head.js';
 

@@ -8,7 +8,7 @@
  *     TotalSegmentator's own combine step, a voxel in two masks keeps the later (higher) label.
  * The file walking is in src/node/dataset-files.ts.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { labelNames, type LabelSystem } from './labels/index.js';
 import { createNifti } from './nifti-volume.js';
 import type { NiftiImage } from './nifti.js';

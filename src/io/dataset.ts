@@ -7,7 +7,7 @@
  * value is a list is a region (then regions_class_order is required), "ignore" is an integer one above
  * every other label. File walking lives in src/node/dataset-files.ts.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /** One problem found in a dataset; validation collects all of them instead of stopping at the first. */
 export interface DatasetProblem {

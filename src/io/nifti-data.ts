@@ -1,5 +1,5 @@
 import { Gunzip } from 'fflate';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /** NIfTI datatype codes (nifti1.h DT_*), voxel decoding/encoding, gzip. Bytes in, bytes out. */
 export type NiftiDatatype =

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /**
  * NIfTI-1 (348-byte) and NIfTI-2 (540-byte) headers: parse and serialize, both endiannesses.

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { bestAffine, lpsFromAffine, type Mat4, type Triple } from './geometry.js';
 import { headerWithGeometry, require3d, squeezeTrailing, type NiftiImage } from './nifti.js';
 import { datatypeOfRaw, type NiftiRawData } from './nifti-data.js';

@@ -1,5 +1,5 @@
 import { gzipSync } from 'fflate';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { affineToQuatern, bestAffine, type AffineSource, type Mat4 } from './geometry.js';
 import {
   datatypeByCode,

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /**
  * NumPy `.npy` (format 1.0–3.0) read and write. Bytes in, bytes out: no file system here.
@@ -199,6 +199,24 @@ const WRITE_DESCR: Partial<Record<NpyDtype, string>> = {
   bool: '|b1',
 };
 
+/**
+ * The magic, version and header dict of a .npy file (format 1.0), padded with spaces so that the data
+ * starts at a multiple of 64 bytes, as NumPy writes it. The data follows directly.
+ */
+export function npyHeader(descr: string, shape: readonly number[], fortranOrder = false): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const h = new TextEncoder().encode(header);
+  const out = new Uint8Array(10 + h.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, h.length, true);
+  out.set(h, 10);
+  return out;
+}
+
 /** Writes a C-order little-endian .npy (format 1.0, header padded to 64 bytes as NumPy does). */
 export function writeNpy(array: NpyArray): Uint8Array {
   const descr = WRITE_DESCR[array.dtype];
@@ -210,18 +228,10 @@ export function writeNpy(array: NpyArray): Uint8Array {
       `npy: shape [${array.shape.join(', ')}] needs ${count} values, got ${array.data.length}`,
     );
   }
-  const shapeText = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const headerBytes = new TextEncoder().encode(header);
+  const head = npyHeader(descr, array.shape);
   const payload = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength);
-  const out = new Uint8Array(10 + headerBytes.length + payload.length);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  new DataView(out.buffer).setUint16(8, headerBytes.length, true);
-  out.set(headerBytes, 10);
-  out.set(payload, 10 + headerBytes.length);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head, 0);
+  out.set(payload, head.length);
   return out;
 }

@@ -5,26 +5,10 @@
  * over type + data).
  */
 import { unzlibSync, zlibSync } from 'fflate';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
+import { crc32 } from '../util/crc32.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-const CRC_TABLE = ((): Uint32Array => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO-HDLC, the one PNG and zlib's crc32 use). */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -32,7 +16,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   v.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
-  v.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
+  v.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
 
@@ -95,7 +79,7 @@ export function decodePng(bytes: Uint8Array): DecodedPng {
     const len = v.getUint32(p);
     const type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
     if (p + 12 + len > bytes.length) fail('BAD_INPUT', `png: chunk ${type} is truncated`);
-    if (crc32(bytes, p + 4, p + 8 + len) !== v.getUint32(p + 8 + len))
+    if (crc32(bytes.subarray(p + 4, p + 8 + len)) !== v.getUint32(p + 8 + len))
       fail('BAD_INPUT', `png: CRC mismatch in chunk ${type}`);
     const data = bytes.subarray(p + 8, p + 8 + len);
     if (type === 'IHDR') {

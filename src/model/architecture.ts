@@ -1,5 +1,5 @@
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * Everything that determines an STU-Net's parameters and forward pass (official STUNet.__init__

@@ -1,4 +1,4 @@
-import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from '../engine/ops.js';
+import type { Conv3dAttrs, Ops, ParamSource } from '../engine/ops.js';
 import {
   addShape,
   concatShape,
@@ -8,6 +8,7 @@ import {
 } from '../engine/shapes.js';
 import type { StunetArchitecture } from './architecture.js';
 import { StuNet } from './stunet.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** A value that is only a shape: running the model on these costs nothing and measures it. */
 export interface ShapeValue {

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../checkpoint/py-json.js';
+import type { JsonValue } from '../util/json.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { StunetArchitecture } from './architecture.js';
 

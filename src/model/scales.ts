@@ -1,6 +1,6 @@
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
 import type { StunetArchitecture } from './architecture.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** The released scales (STUNetTrainer_{small,base,large,huge}); dims are base·[1, 2, 4, 8, 16, 16]. */
 export const SCALES = {

@@ -4,8 +4,9 @@
  * `parameterSpecs()` lists them in the official registration order. `forward` is generic over the op API:
  * the eager engine runs it, the ONNX tracer records it, the counter measures it.
  */
-import type { Ops, ParamSource, Vec3 } from '../engine/ops.js';
+import type { Ops, ParamSource } from '../engine/ops.js';
 import { type StunetArchitecture, validateArchitecture } from './architecture.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export interface ParamSpec {
   readonly name: string;

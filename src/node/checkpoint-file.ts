@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { StunetError, fail } from '../errors.js';
+import { StunetError, fail } from '../util/errors.js';
 import type { SaveValue } from '../checkpoint/pickle-writer.js';
 import type { PyValue } from '../checkpoint/py-values.js';
 import { loadTorchLegacy, loadTorchZip, type LoadOptions } from '../checkpoint/torch-load.js';

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import {
   checkConsecutiveLabels,
   checkDatasetFiles,

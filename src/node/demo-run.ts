@@ -12,7 +12,6 @@
  */
 import { copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Vec3 } from '../engine/ops.js';
 import { PHANTOM_LABELS } from '../demo/phantom.js';
 import type { Summary } from '../evaluation/index.js';
 import { summaryToJson } from '../evaluation/index.js';
@@ -23,6 +22,7 @@ import { writeAtomic } from './fs.js';
 import { loadModelFrom, saveTorchCheckpoint } from './model-source.js';
 import { createPredictorNetwork, predictFile } from './predict-files.js';
 import { trainRun } from './train-run.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export const DEMO_DATASET = 'Dataset900_StunetPhantoms';
 

@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import {
   computeCaseMetrics,
   summarize,

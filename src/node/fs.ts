@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { StunetError, fail } from '../errors.js';
+import { StunetError, fail } from '../util/errors.js';
 
 export function readBytes(path: string, what = 'file'): Uint8Array {
   try {

@@ -11,8 +11,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { TrainingBatch } from '../augmentation/pipeline.js';
-import type { LabelMap } from '../training/deep-supervision.js';
-import { StunetError, fail } from '../errors.js';
+import type { LabelMap } from '../augmentation/deep-supervision.js';
+import { StunetError, fail } from '../util/errors.js';
 import {
   makeBatch,
   type BatchLoader,

@@ -8,9 +8,9 @@ import { checkpointKind, loadNnunetV1, loadNnunetV2 } from '../checkpoint/nnunet
 import { toTorchV1, toTorchV2 } from '../checkpoint/nnunet-write.js';
 import { loadTorch } from '../checkpoint/torch-load.js';
 import { isZip } from '../checkpoint/zip.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { LoadedModel } from '../model/loaded-model.js';
-import { MODEL_JSON, WEIGHTS_FILE, parseModel, serializeModel } from '../model/model-folder.js';
+import { MODEL_JSON, WEIGHTS_FILE, parseModel, serializeModel } from '../checkpoint/model-folder.js';
 import { exists, isDirectory, readBytes, readText, writeAllAtomic } from './fs.js';
 
 export interface ModelSourceOptions {

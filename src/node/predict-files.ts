@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Engine, TensorParams } from '../engine/engine.js';
 import type { Backend } from '../engine/backend.js';
 import { createWasmBackend } from '../engine/backends/wasm/index.js';
@@ -34,6 +34,7 @@ import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import { computeLabelStatistics } from '../inference/statistics.js';
 import type { NetworkFn } from '../inference/tta.js';
 import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
+import { npyHeader } from '../io/npy.js';
 import { niftiToVolume, volumeToNifti } from '../io/nifti-volume.js';
 import { fromCanonical, toClosestCanonical } from '../io/orientation.js';
 import { directInferenceTable, labelNames, mapPrediction } from '../io/labels/index.js';
@@ -457,15 +458,9 @@ class ProbabilityNpyWriter {
       this.fd = openSync(this.tmp, 'w');
       this.grid = grid;
       const shape = [grid.classes, ...grid.shapeZYX];
-      let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-      header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-      const h = new TextEncoder().encode(header);
-      const pre = new Uint8Array(10);
-      pre.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-      new DataView(pre.buffer).setUint16(8, h.length, true);
-      writeSync(this.fd, pre, 0, 10, 0);
-      writeSync(this.fd, h, 0, h.length, 10);
-      this.headerBytes = 10 + h.length;
+      const head = npyHeader('<f4', shape);
+      writeSync(this.fd, head, 0, head.length, 0);
+      this.headerBytes = head.length;
     }
     const g = this.grid ?? grid;
     const [Zc, Yc, Xc] = g.shapeZYX;

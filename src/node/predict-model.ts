@@ -3,15 +3,15 @@
  * or the released STU-Net TotalSegmentator plans for our model folders without plans), patch size, TTA
  * axes, aggregation mode and class names.
  */
-import type { JsonValue } from '../checkpoint/py-json.js';
-import { fail } from '../errors.js';
+import type { JsonValue } from '../util/json.js';
+import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { STUNET_TOTALSEG_PLANS, type PreprocessPlans } from '../preprocessing/index.js';
 import type { IntensityProperties } from '../preprocessing/normalize.js';
+import type { Vec3 } from '../util/vec3.js';
 
 type Obj = { [key: string]: JsonValue };
-type Vec3 = readonly [number, number, number];
 
 export interface ModelDefaults {
   readonly plans: PreprocessPlans;

@@ -5,12 +5,13 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Sample, Vec3 } from '../augmentation/sample.js';
-import { fail } from '../errors.js';
+import type { Sample } from '../augmentation/sample.js';
+import { fail } from '../util/errors.js';
 import { parseCachedProperties, type CachedCaseProperties, type SegDtype } from '../preprocessing/cache.js';
 import type { CaseSource, PreprocessedCase } from '../training/loader.js';
 import { isLittleEndian } from '../util/endian.js';
 import { exists, readBytes, readText } from './fs.js';
+import type { Vec3 } from '../util/vec3.js';
 
 const segExtOf = (dtype: SegDtype): string => (dtype === 'int8' ? 'i8' : 'i16');
 const segBytesOf = (dtype: SegDtype): number => (dtype === 'int8' ? 1 : 2);

@@ -6,8 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Vec3 } from '../augmentation/sample.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { DatasetDescription } from '../io/dataset.js';
 import type { NiftiImage } from '../io/nifti.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
@@ -28,6 +27,7 @@ import { readCase } from './dataset-files.js';
 import { exists, readText, removeStaleTemps, writeAllAtomic, writeAtomic } from './fs.js';
 import { cachedCasePaths } from './preprocessed-cache-reader.js';
 import { modelDefaults } from './predict-model.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** Seed of the class-location sampling (nnU-Net uses 1234); case i gets deriveSeed(seed, i). */
 export const CLASS_LOCATION_SEED = 1234;

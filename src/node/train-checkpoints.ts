@@ -29,7 +29,7 @@ import { renderCurve } from '../training/curve.js';
 import { transferPretrained } from '../training/finetune.js';
 import { NNUNET_SGD, SgdOptimizer } from '../training/optimizer.js';
 import { parseSgd } from '../training/optimizer-state.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { exists, readBytes, readText, writeAtomic } from './fs.js';
 import { loadModelFrom } from './model-source.js';
 import type { RunSetup, TrainRunOptions } from './train-setup.js';

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { defaultAugmentationParams, type TrainingBatch } from '../augmentation/pipeline.js';
 import { deriveSeed } from '../augmentation/rng.js';
-import { deepSupervisionScales } from '../training/deep-supervision.js';
+import { deepSupervisionScales } from '../model/deep-supervision.js';
 import {
   defaultLoaderConfig,
   InlineBatchLoader,

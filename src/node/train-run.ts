@@ -11,7 +11,7 @@
  *            optimizer.safetensors, trainer_state.json), log.jsonl, progress.png, validation/
  */
 import { join } from 'node:path';
-import type { JsonValue } from '../checkpoint/py-json.js';
+import type { JsonValue } from '../util/json.js';
 import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
 import { createWasmBackend } from '../engine/backends/wasm/index.js';

@@ -5,8 +5,7 @@
  */
 import { freemem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { Vec3 } from '../engine/ops.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { failOnProblems, type DatasetDescription } from '../io/dataset.js';
 import { divisibilityZYX, stunetPoolsFromPlans, type StunetArchitecture } from '../model/architecture.js';
 import { KERNEL_3, SCALES, type ScaleName } from '../model/scales.js';
@@ -14,7 +13,7 @@ import { StuNet } from '../model/stunet.js';
 import { planExperiment } from '../planning/planner.js';
 import { configurationTopology, parsePlans, serializePlans, type NnunetPlans } from '../planning/plans.js';
 import { stunetPlansFromDataset } from '../planning/presets.js';
-import { estimateTrainingMemory, formatBytes } from '../training/memory.js';
+import { estimateTrainingMemory, formatBytes } from '../model/memory.js';
 import { FINETUNE_LR } from '../training/finetune.js';
 import { NNUNET_SGD } from '../training/optimizer.js';
 import { NNUNET_TRAINER_CONFIG, type TrainerConfig } from '../training/trainer.js';
@@ -23,6 +22,7 @@ import type { ProgressListener } from '../util/progress.js';
 import { fingerprintDatasetDir, readDatasetDir } from './dataset-files.js';
 import { exists, readText, writeAtomic } from './fs.js';
 import { preprocessDatasetToCache, preprocessPlansFromNnunet } from './preprocessed-cache.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export interface TrainRunOptions {
   readonly datasetDir: string;

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { summarize, summaryToJson, type CaseResult } from '../evaluation/index.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { DatasetDescription } from '../io/dataset.js';
 import { writeNifti } from '../io/nifti.js';
 import { volumeToNifti } from '../io/nifti-volume.js';

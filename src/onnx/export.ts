@@ -1,5 +1,5 @@
 import { isLittleEndian } from '../util/endian.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Ops, ParamSource } from '../engine/ops.js';
 import { formatShape } from '../engine/tensor.js';
 import { DataType, encodeModel, type TensorSpec, type ValueInfoSpec } from './proto.js';

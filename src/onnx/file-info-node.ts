@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { StunetError } from '../errors.js';
+import { StunetError } from '../util/errors.js';
 import { corrupt, metadataEntry, readVarint, utf8 } from './proto-read.js';
 
 export interface OnnxFileInfo {

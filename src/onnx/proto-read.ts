@@ -1,4 +1,4 @@
-import { fail, StunetError } from '../errors.js';
+import { fail, StunetError } from '../util/errors.js';
 import type {
   AttributeSpec,
   ExternalDataRef,

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 /**
  * A hand-written protobuf encoder for the subset of onnx.proto (proto2 syntax) that the exporter emits.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { exportOnnx, type ExportOptions, type OnnxExport, type OnnxModelFn } from './export.js';
 
 /**

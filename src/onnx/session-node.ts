@@ -1,5 +1,5 @@
 import { InferenceSession, Tensor as OrtTensor, env, listSupportedBackends } from 'onnxruntime-node';
-import { fail, StunetError } from '../errors.js';
+import { fail, StunetError } from '../util/errors.js';
 import { formatShape, Tensor } from '../engine/tensor.js';
 
 /**

@@ -1,5 +1,5 @@
-import { fail } from '../errors.js';
-import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
+import type { Conv3dAttrs, Ops, ParamSource } from '../engine/ops.js';
 import {
   addShape,
   concatShape,
@@ -9,6 +9,7 @@ import {
 } from '../engine/shapes.js';
 import { formatShape, sameShape, shapeSize } from '../engine/tensor.js';
 import type { AttributeSpec, NodeSpec } from './proto.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /**
  * Records a network written against `Ops<T>` as an ONNX graph instead of computing it. Shapes are

@@ -6,7 +6,7 @@
  * values differ from numpy's, but the estimator is the same; `samplesPerCase: 'all'` uses every
  * foreground voxel (exact statistics, used by tests).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 import { cropToNonzero } from '../preprocessing/crop.js';
 import { selectRanks } from '../util/order-statistics.js';

@@ -6,8 +6,8 @@
  * under 560e6 · memoryGb / 8 at batch 2, and the spare headroom scales the batch. STU-Net's own batch
  * (for a CPU-RAM or GPU budget in bytes, measured with our engine) is chosen in presets.ts.
  */
-import { fail } from '../errors.js';
-import { roundHalfEven } from '../preprocessing/resample.js';
+import { fail } from '../util/errors.js';
+import { roundHalfEven } from '../util/rounding.js';
 import type { DatasetFingerprint } from './fingerprint.js';
 import { medianPerAxis, percentileSorted } from './fingerprint.js';
 import type { NnunetConfiguration, NnunetPlans } from './plans.js';

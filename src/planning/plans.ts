@@ -4,7 +4,7 @@
  * pool_op_kernel_sizes, conv_kernel_sizes at the configuration's top level), as nnU-Net's
  * ConfigurationManager does.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { IntensityStats } from './fingerprint.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -8,14 +8,14 @@
  *    largest batch ≤ nnU-Net's whose one-step training peak, as our engine would allocate it
  *    (estimateTrainingMemory), fits in the memory budget (CPU RAM or GPU bytes); never below 1.
  */
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
 import { stunetPoolsFromPlans, type StunetArchitecture } from '../model/architecture.js';
 import { KERNEL_3, SCALES, scaleArchitecture, TOTALSEG_POOLS, type ScaleName } from '../model/scales.js';
-import { estimateTrainingMemory } from '../training/memory.js';
+import { estimateTrainingMemory } from '../model/memory.js';
 import type { IntensityStats } from './fingerprint.js';
 import type { NnunetConfiguration, NnunetPlans } from './plans.js';
 import { configurationTopology } from './plans.js';
+import type { Vec3 } from '../util/vec3.js';
 
 const RESAMPLE_DATA = { is_seg: false, order: 3, order_z: 0, force_separate_z: null };
 const RESAMPLE_SEG = { is_seg: true, order: 1, order_z: 0, force_separate_z: null };

@@ -5,11 +5,11 @@
  * 1 % of the class, sampled without replacement, seeded). Raw little-endian arrays so a loader can read
  * a box with positioned reads of the z-range it needs (src/node/preprocessed-cache.ts).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 import { Rng } from '../util/random.js';
 import { preprocessTestCase, type PreprocessPlans, type PreprocessProperties } from './pipeline.js';
-import type { Vec3 } from './resample.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export const CACHE_FORMAT = 'stunet-preprocessed';
 export const CACHE_VERSION = 1;

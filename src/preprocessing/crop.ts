@@ -2,7 +2,7 @@
  * Ports nnU-Net v1.7.1 cropping.py: `create_nonzero_mask`, `get_bbox_from_mask`, `crop_to_bbox`,
  * `crop_to_nonzero` and `ImageCropper.crop`. Arrays are (C, Z, Y, X).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 import { uniqueSorted } from './resize.js';
 

@@ -19,13 +19,11 @@ export {
   resampleData,
   resamplePatient,
   resampleSeg,
-  roundHalfEven,
   SEPARATE_Z_ANISOTROPY_THRESHOLD,
   type ResampleOptions,
   type ResamplePatientOptions,
-  type Vec3,
 } from './resample.js';
-export { resizeImage, resizeSegmentation, uniqueSorted, type Dims3 } from './resize.js';
+export { resizeImage, resizeSegmentation, uniqueSorted } from './resize.js';
 export {
   preprocessTestCase,
   STUNET_TOTALSEG_PLANS,

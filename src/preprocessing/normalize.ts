@@ -3,7 +3,7 @@
  * a float32 (C, Z, Y, X) volume. Float32 arithmetic is reproduced by rounding each step with
  * Math.fround, including NumPy's blocked pairwise float32 summation for means and stds.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 
 /** Per-modality intensity statistics from the plans (`dataset_properties.intensityproperties[c]`). */

@@ -4,17 +4,12 @@
  * stage's target spacing → seg[seg < −1] = 0 → normalise. Normalisation comes AFTER resampling, as in
  * `resample_and_normalize`.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
 import { imageCropperCrop, type BBox3 } from './crop.js';
 import { normalizeIntensities, type IntensityProperties } from './normalize.js';
-import {
-  planResampling,
-  resampleData,
-  resampleSeg,
-  SEPARATE_Z_ANISOTROPY_THRESHOLD,
-  type Vec3,
-} from './resample.js';
+import { planResampling, resampleData, resampleSeg, SEPARATE_Z_ANISOTROPY_THRESHOLD } from './resample.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** The plan entries preprocessing reads (nnU-Net v1 plans keys in the comments). */
 export interface PreprocessPlans {

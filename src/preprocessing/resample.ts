@@ -2,20 +2,14 @@
  * Ports nnU-Net v1.7.1 preprocessing.py `resample_patient`, `resample_data_or_seg`, `get_do_separate_z`
  * and `get_lowres_axis` (STU-Net nnUNet-1.7.1). Arrays are (C, Z, Y, X), spacings (Z, Y, X) in mm.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Volume } from '../io/volume.js';
-import { resizeImage, resizeSegmentation, type Dims3 } from './resize.js';
-
-export type Vec3 = readonly [number, number, number];
+import { resizeImage, resizeSegmentation } from './resize.js';
+import type { Vec3 } from '../util/vec3.js';
+import { roundHalfEven } from '../util/rounding.js';
 
 /** nnU-Net's RESAMPLING_SEPARATE_Z_ANISO_THRESHOLD. */
 export const SEPARATE_Z_ANISOTROPY_THRESHOLD = 3;
-
-/** np.round: halves go to the even neighbour. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** `np.round((original_spacing / target_spacing) * shape).astype(int)`, in that float order. */
 export function computeNewShape(
@@ -50,14 +44,14 @@ export interface ResampleOptions {
 
 type Shape4 = readonly [number, number, number, number];
 
-function sliceDims(d: Dims3, axis: 0 | 1 | 2): Dims3 {
+function sliceDims(d: Vec3, axis: 0 | 1 | 2): Vec3 {
   return axis === 0 ? [1, d[1], d[2]] : axis === 1 ? [1, d[0], d[2]] : [1, d[0], d[1]];
 }
 
 /** Copies slice `s` along `axis` of a (d0, d1, d2) array into dst (a (1, a, b) array) or back. */
 function copySlice(
   vol: ArrayLike<number>,
-  d: Dims3,
+  d: Vec3,
   axis: 0 | 1 | 2,
   s: number,
   dst: { [i: number]: number },
@@ -76,7 +70,7 @@ function copySlice(
 
 function writeSlice(
   vol: { [i: number]: number },
-  d: Dims3,
+  d: Vec3,
   axis: 0 | 1 | 2,
   s: number,
   src: ArrayLike<number>,
@@ -99,7 +93,7 @@ function writeSlice(
  */
 function resampleAlongAxis<T extends Float32Array | Int16Array>(
   src: T,
-  d: Dims3,
+  d: Vec3,
   axis: 0 | 1 | 2,
   m: number,
   orderZ: number,
@@ -157,7 +151,7 @@ function checkArgs(shape: Shape4, newShape: Vec3, opts: ResampleOptions, isSeg: 
  */
 export function resampleData(data: Volume, newShape: Vec3, opts: ResampleOptions): Volume {
   const [c, ...sp] = data.shape;
-  const d: Dims3 = sp;
+  const d: Vec3 = sp;
   const axis = checkArgs(data.shape, newShape, opts, false);
   if (d[0] === newShape[0] && d[1] === newShape[1] && d[2] === newShape[2]) return data;
   const n = d[0] * d[1] * d[2];
@@ -198,7 +192,7 @@ export function resampleSeg(
   opts: ResampleOptions,
 ): Volume<Int16Array> {
   const [c, ...sp] = seg.shape;
-  const d: Dims3 = sp;
+  const d: Vec3 = sp;
   const axis = checkArgs(seg.shape, newShape, opts, true);
   if (d[0] === newShape[0] && d[1] === newShape[1] && d[2] === newShape[2]) return seg;
   const n = d[0] * d[1] * d[2];
@@ -224,7 +218,7 @@ export function resampleSeg(
   return { data: out, shape: [c, newShape[0], newShape[1], newShape[2]] };
 }
 
-function perSliceSeg(chan: Int16Array, d: Dims3, mid: Dims3, axis: 0 | 1 | 2, order: number): Int16Array {
+function perSliceSeg(chan: Int16Array, d: Vec3, mid: Vec3, axis: 0 | 1 | 2, order: number): Int16Array {
   const out = new Int16Array(mid[0] * mid[1] * mid[2]);
   const inSlice = sliceDims(d, axis);
   const outSlice = sliceDims(mid, axis);

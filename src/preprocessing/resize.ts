@@ -3,10 +3,9 @@
  * batchgenerators 0.25 `resize_segmentation`, for 2-D/3-D arrays — the two resize functions nnU-Net v1
  * `resample_data_or_seg` calls. 2-D arrays are passed as 3-D with a leading axis of length 1.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { axisTaps, zoomAxis, type SplineOrder } from './spline.js';
-
-export type Dims3 = readonly [number, number, number];
+import type { Vec3 } from '../util/vec3.js';
 
 function checkOrder(order: number): SplineOrder {
   if (order !== 0 && order !== 1 && order !== 2 && order !== 3) {
@@ -20,12 +19,7 @@ function checkOrder(order: number): SplineOrder {
  * Axes whose length does not change are skipped (scipy's pass is the identity there, up to rounding).
  * The result is clipped to [min, max] of the input, as skimage does.
  */
-export function resizeImage(
-  src: ArrayLike<number>,
-  dims: Dims3,
-  newDims: Dims3,
-  order: number,
-): Float64Array {
+export function resizeImage(src: ArrayLike<number>, dims: Vec3, newDims: Vec3, order: number): Float64Array {
   const ord = checkOrder(order);
   let cur: Float64Array = Float64Array.from(src);
   // skimage clips to the input range (nanmin/nanmax when NaNs are present; NaN outputs stay NaN).
@@ -63,7 +57,7 @@ export function uniqueSorted(values: ArrayLike<number>): number[] {
  * reaches stay 0 — it is not an argmax). Order 1 reproduces scipy's exact summation order, so ties at
  * exactly 0.5 resolve as in the official code; order 0 is nearest-neighbour.
  */
-export function resizeSegmentation(seg: Int16Array, dims: Dims3, newDims: Dims3, order: number): Int16Array {
+export function resizeSegmentation(seg: Int16Array, dims: Vec3, newDims: Vec3, order: number): Int16Array {
   const ord = checkOrder(order);
   if (ord === 0) return Int16Array.from(resizeImage(seg, dims, newDims, 0));
   const labels = uniqueSorted(seg);
@@ -83,12 +77,7 @@ export function resizeSegmentation(seg: Int16Array, dims: Dims3, newDims: Dims3,
  * taps in scipy's order (C order over taps, coeff·w0·w1·w2). Where all eight taps carry one label its
  * sum is ≈ 1 and every other label's is 0, so that label is written directly.
  */
-function zoomLinearLabels(
-  seg: Int16Array,
-  dims: Dims3,
-  newDims: Dims3,
-  labels: readonly number[],
-): Int16Array {
+function zoomLinearLabels(seg: Int16Array, dims: Vec3, newDims: Vec3, labels: readonly number[]): Int16Array {
   const [n0, n1, n2] = dims;
   const [m0, m1, m2] = newDims;
   const t0 = axisTaps(n0, m0, 1, 0);

@@ -5,9 +5,9 @@
  * pure function of (seed, batch index), validation batches of (seed, epoch, index), and the learning
  * rate of the epoch. Files are bytes here; src/node/train-run.ts writes them atomically.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { LoadedModel } from '../model/loaded-model.js';
-import { serializeModel, MODEL_JSON, WEIGHTS_FILE } from '../model/model-folder.js';
+import { serializeModel, MODEL_JSON, WEIGHTS_FILE } from '../checkpoint/model-folder.js';
 import type { SgdOptimizer } from './optimizer.js';
 import { serializeSgd } from './optimizer-state.js';
 

@@ -6,7 +6,7 @@
  * shape is copied, except the `seg_outputs` heads, which keep their fresh initialisation. Tensors
  * whose shapes differ are skipped, as the official code does, and reported.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Tensor, formatShape, sameShape } from '../engine/tensor.js';
 import type { StunetArchitecture } from '../model/architecture.js';
 import { initWeightsHe } from '../model/init.js';

@@ -15,10 +15,11 @@ import {
   type TrainingBatch,
 } from '../augmentation/pipeline.js';
 import { randInt, rngFor } from '../augmentation/rng.js';
-import type { Sample, Vec3 } from '../augmentation/sample.js';
+import type { Sample } from '../augmentation/sample.js';
 import { getPatchSize } from '../augmentation/spatial.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Rng } from '../util/random.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** One preprocessed case (nnU-Net's case_all_data split into data and seg, plus its properties). */
 export interface PreprocessedCase {

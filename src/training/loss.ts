@@ -8,9 +8,9 @@
  * so the denominator is Σp + Σy + s + 1e-8 and ∂dc/∂p = (2y·den − num)/den². The Dice term is −mean(dc)
  * over groups × foreground classes (background dropped); CE is the mean over all voxels. Both sum 1:1.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Tensor, formatShape } from '../engine/tensor.js';
-import type { LabelMap } from './deep-supervision.js';
+import type { LabelMap } from '../augmentation/deep-supervision.js';
 
 export interface DiceCeOptions {
   /** Sum tp/fp/fn over the batch too (nnU-Net plans' batch_dice). */

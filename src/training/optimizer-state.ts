@@ -10,7 +10,7 @@
 import { PyDict, PyFloat, TorchTensor, pyRepr, type PyValue } from '../checkpoint/py-values.js';
 import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors.js';
 import { tensorToFloat32 } from '../checkpoint/tensor.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { Tensor, formatShape, sameShape } from '../engine/tensor.js';
 import type { ParamSpec } from '../model/stunet.js';
 import { SgdOptimizer, type SgdOptions } from './optimizer.js';

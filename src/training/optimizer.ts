@@ -4,7 +4,7 @@
  * addressed by official state_dict key; the optimizer state maps 1:1 to torch's `optimizer.state_dict()`
  * (see optimizer-state.ts).
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { Backend, SgdStep } from '../engine/backend.js';
 import { requireTrainingBackend } from '../engine/autograd.js';
 import { Tensor, formatShape, sameShape } from '../engine/tensor.js';

@@ -1,5 +1,5 @@
 /** nnunet/training/learning_rate/poly_lr.py: lr0 · (1 − epoch/maxEpochs)^exponent. */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 
 export function polyLr(epoch: number, maxEpochs: number, initialLr: number, exponent = 0.9): number {
   if (!(maxEpochs > 0) || epoch < 0 || epoch > maxEpochs)

@@ -4,16 +4,17 @@
  * SGD step. Before anything runs, the step's peak memory is estimated (memory.ts) and a step that would
  * not fit in `memoryLimitBytes` fails with both numbers.
  */
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import { backward, requireTrainingBackend } from '../engine/autograd.js';
 import type { Backend } from '../engine/backend.js';
 import { Engine, Tape, TensorParams } from '../engine/engine.js';
 import { type Tensor, formatShape } from '../engine/tensor.js';
 import { StuNet } from '../model/stunet.js';
 import type { StunetArchitecture } from '../model/architecture.js';
-import { type LabelMap, deepSupervisionWeights } from './deep-supervision.js';
+import { type LabelMap } from '../augmentation/deep-supervision.js';
+import { deepSupervisionWeights } from '../model/deep-supervision.js';
 import { type DiceCeOptions, multipleOutputLoss } from './loss.js';
-import { estimateTrainingMemory, formatBytes } from './memory.js';
+import { estimateTrainingMemory, formatBytes } from '../model/memory.js';
 import { SgdOptimizer, clipGradNorm } from './optimizer.js';
 
 export interface TrainerOptions {

@@ -7,7 +7,7 @@
  */
 import type { TrainingBatch } from '../augmentation/pipeline.js';
 import { Tensor } from '../engine/tensor.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { ProgressListener } from '../util/progress.js';
 import { finiteOrNull, type EpochLog, type TrainerState } from './checkpointing.js';
 import type { BatchLoader } from './loader.js';

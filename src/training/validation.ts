@@ -8,15 +8,15 @@ import type { TrainingBatch } from '../augmentation/pipeline.js';
 import { computeCaseMetrics, type LabelArray, type LabelMetrics } from '../evaluation/index.js';
 import { predictVolume, type PredictVolumeOptions } from '../inference/predictor.js';
 import type { Volume } from '../io/volume.js';
-import type { Vec3 } from '../preprocessing/resample.js';
 import type { Backend } from '../engine/backend.js';
 import { Engine, TensorParams } from '../engine/engine.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { StunetArchitecture } from '../model/architecture.js';
 import { StuNet } from '../model/stunet.js';
 import { Tensor } from '../engine/tensor.js';
-import { fail } from '../errors.js';
+import { fail } from '../util/errors.js';
 import type { TrainingState } from './train-step.js';
+import type { Vec3 } from '../util/vec3.js';
 
 /** numpy.random.RandomState's MT19937 (init_genrand for a scalar seed) — only what the split needs. */
 class Mt19937 {

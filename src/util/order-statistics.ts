@@ -6,7 +6,7 @@
  * memory, where the sort takes O(n log n) time and a copy: 16 s → < 1 s for nnU-Net's 10e7 fingerprint
  * samples.
  */
-import { fail } from '../errors.js';
+import { fail } from './errors.js';
 
 const BINS = 1 << 16;
 /** More ranks than this are read from a sorted copy. */

@@ -6,7 +6,7 @@ import {
   defaultAugmentationParams,
   type AppliedTransform,
 } from '../../src/augmentation/pipeline.js';
-import { deepSupervisionScales } from '../../src/training/deep-supervision.js';
+import { deepSupervisionScales } from '../../src/model/deep-supervision.js';
 import { Rng } from '../../src/util/random.js';
 import { randomSample, withinFourSigma } from './synthetic.js';
 

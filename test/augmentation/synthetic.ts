@@ -1,7 +1,8 @@
 /** Small synthetic volumes for the augmentation and loader tests. */
-import type { Sample, Vec3 } from '../../src/augmentation/sample.js';
+import type { Sample } from '../../src/augmentation/sample.js';
 import type { PreprocessedCase } from '../../src/training/loader.js';
 import { Rng } from '../../src/util/random.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 /** A smooth field sin/cos over (Z, Y, X) per channel. */
 export function smoothSample(shape: Vec3, channels = 1, labels: readonly number[] = [0, 1, 2]): Sample {

@@ -11,7 +11,7 @@ import {
   loadTorch,
   tensorToFloat32,
 } from '../../src/checkpoint/index.js';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { fixturePath } from '../helpers.js';
 import { PROTO2, STOP, pk } from './pickle-bytes.js';
 

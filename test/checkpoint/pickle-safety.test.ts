@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { loadPickle, loadTorch, unpickle, writeZip } from '../../src/checkpoint/index.js';
 import { fixturePath } from '../helpers.js';
 import { PROTO2, PROTO4, STOP, binunicode, pk, shortBinunicode } from './pickle-bytes.js';

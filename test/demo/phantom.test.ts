@@ -53,7 +53,9 @@ test('phantoms: NIfTI images carry the geometry; dataset.json is a valid nnU-Net
   assert.deepEqual(back.dims, [...p.dims]);
   assert.deepEqual(back.data.slice(0, 100), Float32Array.from(p.image.slice(0, 100)));
   const sizes = voxelSizesMm(back.affine);
-  sizes.forEach((s, i) => { assert.ok(Math.abs(s - (p.spacing[i] as number)) < 1e-5); });
+  sizes.forEach((s, i) => {
+    assert.ok(Math.abs(s - (p.spacing[i] as number)) < 1e-5);
+  });
   assert.deepEqual(readNifti(writeNifti(label)).affine, back.affine);
   const problems: DatasetProblem[] = [];
   const json = parseDatasetJson(JSON.parse(phantomDatasetJson(12, 4)), problems);

@@ -14,15 +14,16 @@ import { backward } from '../../src/engine/autograd.js';
 import type { Backend } from '../../src/engine/backend.js';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
 import { Engine, Tape } from '../../src/engine/engine.js';
-import { tensorFromNpy } from '../../src/engine/npy-tensor.js';
-import type { Conv3dAttrs, Vec3 } from '../../src/engine/ops.js';
+import { tensorFromNpy } from '../../src/io/npy-tensor.js';
+import type { Conv3dAttrs } from '../../src/engine/ops.js';
 import { Tensor } from '../../src/engine/tensor.js';
-import { labelMapFromNpy } from '../../src/training/deep-supervision.js';
+import { labelMapFromNpy } from '../../src/augmentation/deep-supervision.js';
 import { NNUNET_SGD, SgdOptimizer } from '../../src/training/optimizer.js';
 import { createTrainingState, trainStep } from '../../src/training/train-step.js';
 import { expectClose, fixturePath, loadNpyFixture } from '../helpers.js';
 import { BACKENDS, type BackendUnderTest } from './backends.js';
 import { dot, numericGradient, randomTensor } from './finite-diff.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 type Run = (e: Engine, xs: readonly Tensor[]) => Tensor;
 const FD_TOL = 5e-3; // finite differences vs analytic, relative to max|gradient|

@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { conv3dRef } from '../../src/engine/backends/ref/conv3d.js';
 import { type WasmBackend, createWasmBackend } from '../../src/engine/backends/wasm/index.js';
-import type { Conv3dAttrs, Vec3 } from '../../src/engine/ops.js';
+import type { Conv3dAttrs } from '../../src/engine/ops.js';
 import { conv3dOutputShape } from '../../src/engine/shapes.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { expectClose } from '../helpers.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 // Node 20's V8 runs relaxed SIMD behind a flag; set it before any module is compiled so both builds
 // are tested here (the backend itself never sets engine flags).

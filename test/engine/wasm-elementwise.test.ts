@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
 import { type WasmBackend, createWasmBackend } from '../../src/engine/backends/wasm/index.js';
-import type { Vec3 } from '../../src/engine/ops.js';
 import { concatShape, upsampleNearestShape } from '../../src/engine/shapes.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { expectClose } from '../helpers.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 function random(shape: readonly number[], seed: number): Tensor {
   const rng = new Rng(seed);

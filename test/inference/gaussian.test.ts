@@ -4,14 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  computeGaussianV2,
-  gaussianKernel1d,
-  getGaussianV1,
-  type Vec3,
-} from '../../src/inference/gaussian.js';
+import { computeGaussianV2, gaussianKernel1d, getGaussianV1 } from '../../src/inference/gaussian.js';
 import { expectClose } from '../helpers.js';
 import { loadSwFloat32, results } from './fixtures.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 test('v1 _get_gaussian 16×32×64 equals the official map (max 1, float32)', () => {
   const g = getGaussianV1([16, 32, 64]);

@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../src/engine/tensor.js';
-import { axisTaps, exportAxisKinds, StreamingResampler, type Vec3 } from '../../src/inference/export.js';
+import { axisTaps, exportAxisKinds, StreamingResampler } from '../../src/inference/export.js';
 import { predictVolume } from '../../src/inference/predictor.js';
 import { argmaxChannels } from '../../src/inference/stitcher.js';
 import { resampleData } from '../../src/preprocessing/index.js';
 import { Rng } from '../../src/util/random.js';
 import { expectClose } from '../helpers.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 /** Plain whole-volume resample: every output voxel sums its 8 (or fewer) taps directly. */
 function referenceResample(

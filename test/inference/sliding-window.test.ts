@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { Tensor } from '../../src/engine/tensor.js';
-import { computeGaussianV2, getGaussianV1, type Vec3 } from '../../src/inference/gaussian.js';
+import { computeGaussianV2, getGaussianV1 } from '../../src/inference/gaussian.js';
 import {
   AbortError,
   slidingWindowPredict,
@@ -19,6 +19,7 @@ import { SlabAccumulator, type Slab } from '../../src/inference/stitcher.js';
 import { mirrorPasses, predictMirrored } from '../../src/inference/tta.js';
 import type { ProgressEvent } from '../../src/util/progress.js';
 import { expectClose } from '../helpers.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 const K = 3;
 

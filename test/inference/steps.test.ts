@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { computeStepsForSlidingWindow, padToPatch } from '../../src/inference/steps.js';
 import { results } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { flipSpatial, mirrorPasses, predictMirrored, softmaxChannels } from '../../src/inference/tta.js';
 import { expectClose } from '../helpers.js';

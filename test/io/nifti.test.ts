@@ -9,7 +9,7 @@ import { serializeNiftiHeader } from '../../src/io/nifti-header.js';
 import type { NiftiRawData } from '../../src/io/nifti-data.js';
 import { createNifti, niftiToVolume, volumeToNifti } from '../../src/io/nifti-volume.js';
 import { mat4 } from '../../src/io/geometry.js';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 
 const sumRaw = (raw: NiftiRawData): number => {
   let s = 0;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadNnunetV1, loadNnunetV2 } from '../../src/checkpoint/nnunet-read.js';
-import { tensorFromNpy } from '../../src/engine/npy-tensor.js';
+import { tensorFromNpy } from '../../src/io/npy-tensor.js';
 import type { LoadedModel } from '../../src/model/loaded-model.js';
 import { createNetworkRunner, type Executor } from '../../src/node/network-runner.js';
 import { expectClose, fixturePath, loadNpyFixture } from '../helpers.js';

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Engine, TensorParams } from '../../src/engine/engine.js';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
-import type { Vec3 } from '../../src/engine/ops.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { initWeightsHe } from '../../src/model/init.js';
 import { scaleArchitecture } from '../../src/model/scales.js';
@@ -19,6 +18,7 @@ import { OnnxTracer } from '../../src/onnx/tracer.js';
 import { weightsFromMap } from '../../src/onnx/weights.js';
 import { expectClose } from '../helpers.js';
 import { randomTensor } from './reference.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 // A tiny STU-Net: 6 stages, anisotropic pools (one of them [1,1,1]), 2 input channels, 3 classes.
 const POOLS: Vec3[] = [

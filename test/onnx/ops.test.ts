@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Vec3 } from '../../src/engine/ops.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { exportOnnx } from '../../src/onnx/export.js';
 import { createOrtSession } from '../../src/onnx/session-node.js';
@@ -8,6 +7,7 @@ import { weightsFromMap } from '../../src/onnx/weights.js';
 import { expectClose } from '../helpers.js';
 import * as ref from './reference.js';
 import { runExported } from './run.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 // Each op traced alone, run by ONNX Runtime (CPU), compared with the naive loops in reference.ts.
 const TOL = { atol: 1e-5, rtol: 1e-5 };

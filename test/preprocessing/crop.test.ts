@@ -7,7 +7,7 @@ import {
   imageCropperCrop,
   type BBox3,
 } from '../../src/preprocessing/crop.js';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { loadData, loadJson, loadSeg } from './fixtures.js';
 
 interface CResults {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { normalizeIntensities } from '../../src/preprocessing/normalize.js';
-import { StunetError } from '../../src/errors.js';
+import { StunetError } from '../../src/util/errors.js';
 import { expectClose } from '../helpers.js';
 import { loadData, loadSeg, maxAbsDiff } from './fixtures.js';
 

@@ -8,8 +8,8 @@ import {
   resampleData,
   resamplePatient,
   resampleSeg,
-  roundHalfEven,
 } from '../../src/preprocessing/resample.js';
+import { roundHalfEven } from '../../src/util/rounding.js';
 import { expectClose } from '../helpers.js';
 import { countMismatches, loadData, loadSeg, maxAbsDiff } from './fixtures.js';
 

@@ -11,7 +11,7 @@ import {
   loadCachedCase,
   preprocessDatasetToCache,
 } from '../../src/node/preprocessed-cache.js';
-import { deepSupervisionScales } from '../../src/training/deep-supervision.js';
+import { deepSupervisionScales } from '../../src/model/deep-supervision.js';
 import { InlineBatchLoader, cropPadded, defaultLoaderConfig, makeBatch } from '../../src/training/loader.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from '../cli/cli-helpers.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultAugmentationParams } from '../../src/augmentation/pipeline.js';
 import { WorkerBatchLoader, shareCases } from '../../src/node/loader-workers.js';
-import { deepSupervisionScales } from '../../src/training/deep-supervision.js';
+import { deepSupervisionScales } from '../../src/model/deep-supervision.js';
 import { InlineBatchLoader, defaultLoaderConfig } from '../../src/training/loader.js';
 import { syntheticCase } from '../augmentation/synthetic.js';
 

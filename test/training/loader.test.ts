@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultAugmentationParams } from '../../src/augmentation/pipeline.js';
-import { deepSupervisionScales } from '../../src/training/deep-supervision.js';
+import { deepSupervisionScales } from '../../src/model/deep-supervision.js';
 import {
   InlineBatchLoader,
   cropPadded,

@@ -6,16 +6,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { tensorFromNpy } from '../../src/engine/npy-tensor.js';
-import type { Vec3 } from '../../src/engine/ops.js';
-import {
-  deepSupervisionScales,
-  deepSupervisionWeights,
-  downsampleSegForDs,
-  labelMapFromNpy,
-} from '../../src/training/deep-supervision.js';
+import { tensorFromNpy } from '../../src/io/npy-tensor.js';
+import { downsampleSegForDs, labelMapFromNpy } from '../../src/augmentation/deep-supervision.js';
+import { deepSupervisionScales, deepSupervisionWeights } from '../../src/model/deep-supervision.js';
 import { diceCeLoss, multipleOutputLoss } from '../../src/training/loss.js';
 import { expectClose, fixturePath, loadNpyFixture } from '../helpers.js';
+import type { Vec3 } from '../../src/util/vec3.js';
 
 interface LossCase {
   targets: string;

@@ -12,13 +12,10 @@ import { Engine, Tape, TensorParams } from '../../src/engine/engine.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { scaleArchitecture } from '../../src/model/scales.js';
 import { StuNet } from '../../src/model/stunet.js';
-import {
-  deepSupervisionScales,
-  downsampleSegForDs,
-  deepSupervisionWeights,
-} from '../../src/training/deep-supervision.js';
+import { downsampleSegForDs } from '../../src/augmentation/deep-supervision.js';
+import { deepSupervisionScales, deepSupervisionWeights } from '../../src/model/deep-supervision.js';
 import { multipleOutputLoss } from '../../src/training/loss.js';
-import { estimateTrainingMemory } from '../../src/training/memory.js';
+import { estimateTrainingMemory } from '../../src/model/memory.js';
 import { NNUNET_SGD, SgdOptimizer } from '../../src/training/optimizer.js';
 import { createTrainingState, trainStep } from '../../src/training/train-step.js';
 import { fixturePath } from '../helpers.js';

@@ -10,7 +10,7 @@
  * names are TotalSegmentator class names already; by default we use them as such (entry.fallback =
  * true), and `strict: true` throws as the official code would.
  */
-import { fail } from '../../errors.js';
+import { fail } from '../../util/errors.js';
 import data from './stunet-direct-inference.json' with { type: 'json' };
 import stunet104 from './stunet-104.json' with { type: 'json' };
 

@@ -3,7 +3,7 @@
  * remapping between them by name, and STU-Net's direct-inference tables (104-class prediction →
  * downstream dataset). The JSON files beside this module say where each table comes from.
  */
-import { fail } from '../../errors.js';
+import { fail } from '../../util/errors.js';
 import directInference from './stunet-direct-inference.json' with { type: 'json' };
 import stunet104 from './stunet-104.json' with { type: 'json' };
 import totalsegV1 from './totalseg-v1-104.json' with { type: 'json' };

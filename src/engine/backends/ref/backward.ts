@@ -1,6 +1,6 @@
 import type { SgdStep } from '../../backend.js';
-import type { Vec3 } from '../../ops.js';
 import { Tensor } from '../../tensor.js';
+import type { Vec3 } from '../../../util/vec3.js';
 
 /**
  * Backward kernels of the element-wise / data-movement ops, and the SGD update, for the ref backend.

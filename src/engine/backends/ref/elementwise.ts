@@ -1,5 +1,5 @@
-import type { Vec3 } from '../../ops.js';
 import { Tensor } from '../../tensor.js';
+import type { Vec3 } from '../../../util/vec3.js';
 
 /** torch.nn.InstanceNorm3d(affine=True): per (n, c) over D·H·W, biased variance; stats in float64. */
 export function instanceNormRef(x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor {

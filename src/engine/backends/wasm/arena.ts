@@ -1,5 +1,5 @@
 import { type WasmMemory, wasmApi } from './wasm-api.js';
-import { fail } from '../../../errors.js';
+import { fail } from '../../../util/errors.js';
 
 const PAGE = 65536;
 /** wasm32 addresses are u32 but our parameter blocks are i32: stay below 2 GiB. */

@@ -1,6 +1,6 @@
 import type { SgdStep } from '../../backend.js';
-import type { Vec3 } from '../../ops.js';
 import { Tensor } from '../../tensor.js';
+import type { Vec3 } from '../../../util/vec3.js';
 
 // The memory-bound kernels. Each touches every element once or twice, so copying into wasm memory and
 // back would cost more than the arithmetic: they run as tight loops on the JS arrays directly

@@ -1,5 +1,5 @@
 import type { Backend } from '../../backend.js';
-import { fail } from '../../../errors.js';
+import { fail } from '../../../util/errors.js';
 import { Tensor } from '../../tensor.js';
 import { Arena } from './arena.js';
 import { conv3dBackwardWeight, conv3dForward } from './conv.js';

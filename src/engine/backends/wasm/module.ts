@@ -1,6 +1,6 @@
 import { KERNELS_PLAIN_SIMD_BASE64, KERNELS_RELAXED_SIMD_BASE64 } from './generated/kernels-wasm.js';
 import { type WasmMemory, type WasmModule, wasmApi } from './wasm-api.js';
-import { fail } from '../../../errors.js';
+import { fail } from '../../../util/errors.js';
 
 /** Which build of the kernels: relaxed SIMD (FMA) or plain SIMD128 (mul + add). */
 export type SimdVariant = 'relaxed' | 'plain';

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { type KernelFn, type KernelName, KERNEL_NAMES } from './module.js';
 import type { WasmMemory, WasmModule } from './wasm-api.js';
 import { type ThreadPool, kernelId } from './pool.js';
-import { StunetError, fail } from '../../../errors.js';
+import { StunetError, fail } from '../../../util/errors.js';
 
 /** Default thread count in Node: one per available core. */
 export function defaultThreads(): number {

@@ -1,6 +1,6 @@
-import { fail } from '../errors.js';
-import type { NpyArray } from '../io/npy.js';
-import { Tensor } from './tensor.js';
+import { fail } from '../util/errors.js';
+import type { NpyArray } from './npy.js';
+import { Tensor } from '../engine/tensor.js';
 
 /** Any numeric .npy → float32 Tensor (int64 beyond 2^24 loses precision, as a float32 cast would). */
 export function tensorFromNpy(a: NpyArray): Tensor {

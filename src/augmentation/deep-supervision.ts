@@ -2,47 +2,15 @@
  * Deep supervision as nnU-Net v1's nnUNetTrainerV2 sets it up: one loss weight and one down-sampled
  * target per network output (full resolution first).
  */
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { fail } from '../util/errors.js';
 import { formatShape } from '../engine/tensor.js';
+import type { Vec3 } from '../util/vec3.js';
+import { roundHalfEven } from '../util/rounding.js';
 
 /** A label map (N, 1, D, H, W) of class indices; nnU-Net carries these as floats, we accept any numbers. */
 export interface LabelMap {
   readonly shape: readonly number[];
   readonly data: ArrayLike<number>;
-}
-
-/**
- * nnUNetTrainerV2.initialize: w_i = 1/2^i, the lowest-resolution output gets 0, normalised to sum 1.
- * 5 outputs → [8/15, 4/15, 2/15, 1/15, 0].
- */
-export function deepSupervisionWeights(numOutputs: number): number[] {
-  if (!Number.isInteger(numOutputs) || numOutputs < 1)
-    fail('BAD_INPUT', `deep supervision needs at least one output, got ${numOutputs}`);
-  const w = Array.from({ length: numOutputs }, (_, i) => (i === 0 || i < numOutputs - 1 ? 1 / 2 ** i : 0));
-  const sum = w.reduce((a, b) => a + b, 0);
-  return w.map((v) => v / sum);
-}
-
-/**
- * nnUNetTrainerV2.setup_DA_params: [1, 1, 1] then 1/cumprod(pools) without the last entry, one scale per
- * output (pools [[2,2,2]×4, [1,1,2]] → 1, 1/2, 1/4, 1/8, 1/16 on every axis).
- */
-export function deepSupervisionScales(pools: readonly Vec3[]): Vec3[] {
-  const scales: Vec3[] = [[1, 1, 1]];
-  const prod = [1, 1, 1];
-  for (const p of pools.slice(0, -1)) {
-    for (let a = 0; a < 3; a++) prod[a] = (prod[a] as number) * (p[a] as number);
-    const [a, b, c] = prod as [number, number, number];
-    scales.push([1 / a, 1 / b, 1 / c]);
-  }
-  return scales;
-}
-
-/** numpy's np.round: halves go to the even neighbour. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

@@ -2,17 +2,17 @@
  * Our model folder: `model.json` (architecture, meta, provenance) + `weights.safetensors` (float32, official
  * state_dict keys). Bytes in, bytes out; src/node/model-source.ts does the file system.
  */
-import { checkWeightsMatch } from '../checkpoint/infer-architecture.js';
-import type { JsonValue } from '../checkpoint/py-json.js';
-import { readSafetensors, writeSafetensors } from '../checkpoint/safetensors.js';
-import { tensorToFloat32 } from '../checkpoint/tensor.js';
-import { fail } from '../errors.js';
-import type { Vec3 } from '../engine/ops.js';
+import { checkWeightsMatch } from './infer-architecture.js';
+import type { JsonValue } from '../util/json.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { tensorToFloat32 } from './tensor.js';
+import { fail } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
-import { type StunetArchitecture, validateArchitecture } from './architecture.js';
-import { defaultMeta, type LoadedModel, type ModelMeta } from './loaded-model.js';
-import { matchScale } from './scales.js';
-import { StuNet } from './stunet.js';
+import { type StunetArchitecture, validateArchitecture } from '../model/architecture.js';
+import { defaultMeta, type LoadedModel, type ModelMeta } from '../model/loaded-model.js';
+import { matchScale } from '../model/scales.js';
+import { StuNet } from '../model/stunet.js';
+import type { Vec3 } from '../util/vec3.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_FILE = 'weights.safetensors';

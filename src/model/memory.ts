@@ -10,7 +10,7 @@
  *     gradients stay until the optimizer step.
  * The result is the largest sum of live bytes over that replay, plus the largest kernel scratch.
  */
-import type { Conv3dAttrs, Ops, ParamSource, Vec3 } from '../engine/ops.js';
+import type { Conv3dAttrs, Ops, ParamSource } from '../engine/ops.js';
 import {
   addShape,
   concatShape,
@@ -18,9 +18,10 @@ import {
   instanceNormShape,
   upsampleNearestShape,
 } from '../engine/shapes.js';
-import type { StunetArchitecture } from '../model/architecture.js';
-import { StuNet } from '../model/stunet.js';
+import type { StunetArchitecture } from './architecture.js';
+import { StuNet } from './stunet.js';
 import { deepSupervisionWeights } from './deep-supervision.js';
+import type { Vec3 } from '../util/vec3.js';
 
 interface Sym {
   readonly id: number;
