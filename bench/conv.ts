@@ -11,7 +11,8 @@
  *   npm run bench:conv -- --size 64 --cin 32 --cout 32 --k 3 --stride 1,1,1 --threads 1,2 --simd plain,relaxed
  */
 import { setFlagsFromString } from 'node:v8';
-import { createWasmBackend, simdSupported, type SimdVariant } from '../src/engine/backends/wasm/index.js';
+import { simdSupported, type SimdVariant } from '../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../src/node/wasm-pool.js';
 import type { Conv3dAttrs } from '../src/engine/ops.js';
 import { conv3dOutputShape } from '../src/engine/shapes.js';
 import { Tensor } from '../src/engine/tensor.js';
@@ -64,7 +65,7 @@ for (const simd of simdList) {
     continue;
   }
   for (const threads of threadList) {
-    const be = await createWasmBackend({ threads, simd });
+    const be = await createNodeWasmBackend({ threads, simd });
     try {
       const run: Record<string, () => void> = {
         forward: () => be.conv3d(x, w, b, attrs, outShape),

@@ -11,7 +11,8 @@ import { initWeightsHe } from '../src/model/init.js';
 import { defaultMeta } from '../src/model/loaded-model.js';
 import { scaleArchitecture } from '../src/model/scales.js';
 import { StuNet } from '../src/model/stunet.js';
-import { createNetworkRunner } from '../src/node/network-runner.js';
+import { createNetworkRunner } from '../src/jobs/network.js';
+import { nodeRuntime } from '../src/node/runtime.js';
 import { Rng } from '../src/util/random.js';
 
 function arg(name: string, fallback: string): string {
@@ -34,7 +35,7 @@ for (const scale of scales) {
   const x = new Tensor([1, 1, ...patch]);
   for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
   for (const threads of threadList) {
-    const runner = await createNetworkRunner(model, { executor: 'ort', deepSupervision: false, threads });
+    const runner = await createNetworkRunner(model, nodeRuntime, { executor: 'ort', deepSupervision: false, threads });
     await runner.run(x); // warm-up: ORT plans kernels and allocates on the first run
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) {

@@ -23,7 +23,9 @@ import { initWeightsHe } from '../src/model/init.js';
 import { defaultMeta } from '../src/model/loaded-model.js';
 import { scaleArchitecture } from '../src/model/scales.js';
 import { StuNet } from '../src/model/stunet.js';
-import { createPredictorNetwork, predictFile, type PredictBackend } from '../src/node/predict-files.js';
+import { predictFile } from '../src/node/predict-files.js';
+import { createPredictorNetwork, type PredictBackend } from '../src/jobs/network.js';
+import { nodeRuntime } from '../src/node/runtime.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -82,7 +84,7 @@ async function child(scale: string, classes: number, tta: boolean): Promise<void
   const arch = { ...scaleArchitecture(scale), numClasses: classes };
   const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
   const t = threads === '' ? undefined : Number(threads);
-  const predictor = await createPredictorNetwork(model, backend, t);
+  const predictor = await createPredictorNetwork(model, backend, nodeRuntime, t === undefined ? {} : { threads: t });
   const dir = mkdtempSync(join(tmpdir(), 'stunet-bench-'));
   try {
     const t0 = performance.now();

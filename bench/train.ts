@@ -12,7 +12,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Backend } from '../src/engine/backend.js';
 import { refBackend } from '../src/engine/backends/ref/index.js';
-import { createWasmBackend } from '../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../src/node/wasm-pool.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { countModel } from '../src/model/counting.js';
 import { initWeightsHe } from '../src/model/init.js';
@@ -43,7 +43,7 @@ async function makeBackend(
   name: string,
   threads: number,
 ): Promise<Backend & { close?: () => Promise<void> }> {
-  return name === 'ref' ? refBackend : createWasmBackend({ threads });
+  return name === 'ref' ? refBackend : createNodeWasmBackend({ threads });
 }
 
 for (const scale of scales) {

@@ -1,49 +1,95 @@
 /**
  * stunet — STU-Net (scalable 3D U-Nets on the nnU-Net framework) in TypeScript.
- * Library entry point: the network, the engine, checkpoint I/O and the ONNX exporter.
- * Node-only pieces (file system, onnxruntime-node) are exported from their adapters below.
+ *
+ * This entry is the browser-safe core: bytes and arrays in, bytes and arrays out; no Node built-in and no
+ * onnxruntime is reachable from it (test/architecture checks that, and CI bundles it for the browser).
+ * Hosts lend what the core cannot have: an ONNX runtime and threads (`Runtime`, `ThreadPoolFactory`).
+ * Node: `stunet/node` adds files, onnxruntime-node and worker_threads, and re-exports all of this.
  */
-export { StunetError, type StunetErrorCode } from './util/errors.js';
-export { Tensor } from './engine/tensor.js';
+export { StunetError, fail, type StunetErrorCode } from './util/errors.js';
+export { vec3, map3, type Vec3 } from './util/vec3.js';
+export type { JsonValue } from './util/json.js';
+export { consoleProgress, type ProgressEvent, type ProgressListener } from './util/progress.js';
+
+// Engine: tensors, the op API, autograd, backends
+export { Tensor, formatShape } from './engine/tensor.js';
 export type { Ops, ParamSource, Conv3dAttrs } from './engine/ops.js';
-export type { Vec3 } from './util/vec3.js';
 export type { Backend } from './engine/backend.js';
 export { Engine, Tape, TensorParams } from './engine/engine.js';
+export { backward } from './engine/autograd.js';
 export { refBackend } from './engine/backends/ref/index.js';
+export {
+  createWasmBackend,
+  simdSupported,
+  webWorkerPool,
+  type SimdVariant,
+  type ThreadPool,
+  type ThreadPoolFactory,
+  type WasmBackend,
+  type WasmBackendOptions,
+} from './engine/backends/wasm/index.js';
+
+// Images and arrays
+export * as nifti from './io/nifti.js';
+export { readNifti, writeNifti, type NiftiImage } from './io/nifti.js';
+export { niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
+export type { Volume } from './io/volume.js';
+export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export { tensorFromNpy, npyFromTensor } from './io/npy-tensor.js';
+export * as labels from './io/labels/index.js';
+
+// The network, once
 export { StuNet, type ParamSpec, type ForwardOptions } from './model/stunet.js';
 export { type StunetArchitecture, validateArchitecture, stunetPoolsFromPlans } from './model/architecture.js';
 export { SCALES, TOTALSEG_POOLS, scaleArchitecture, matchScale, type ScaleName } from './model/scales.js';
 export { countModel, type ModelCounts } from './model/counting.js';
 export { initWeightsHe } from './model/init.js';
+export { estimateTrainingMemory } from './model/memory.js';
 export type { LoadedModel, ModelMeta, ModelOrigin } from './model/loaded-model.js';
+
+// Checkpoints from bytes: official v1/v2, our model folder, torch files (whitelist unpickler)
+export * as checkpoint from './checkpoint/index.js';
 export { parseModel, serializeModel } from './checkpoint/model-folder.js';
 export { loadNnunetV1, loadNnunetV2 } from './checkpoint/nnunet-read.js';
 export { toTorchV1, toTorchV2 } from './checkpoint/nnunet-write.js';
-export * as checkpoint from './checkpoint/index.js';
-export { exportStunetOnnx } from './onnx/stunet-export.js';
+
+// ONNX: export (tracer) and the session interface a host implements
 export * as onnx from './onnx/index.js';
-export * as onnxNode from './onnx/node.js';
-export { loadTorchFile, saveTorchFile } from './node/checkpoint-file.js';
-export type { ProgressEvent, ProgressListener } from './util/progress.js';
-// Node adapters
-export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './node/model-source.js';
-export { createNetworkRunner, type NetworkRunner, type Executor } from './node/network-runner.js';
-// Pipeline stages (browser-safe: arrays in, arrays out)
+export { exportStunetOnnx } from './onnx/stunet-export.js';
+
+// Pipeline stages
 export * as preprocessing from './preprocessing/index.js';
-export * as inference from './inference/index.js';
-export * as evaluation from './evaluation/index.js';
-export * as labels from './io/labels/index.js';
-export * as nifti from './io/nifti.js';
-export { niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
-export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
-export { planExperiment } from './planning/planner.js';
 export { augmentSample, defaultAugmentationParams } from './augmentation/pipeline.js';
-// Training
-export { backward } from './engine/autograd.js';
+export { planExperiment } from './planning/planner.js';
+export * as inference from './inference/index.js';
+export { predictVolume, type PredictVolumeOptions, type PredictVolumeResult } from './inference/predictor.js';
+export { modelDefaults, type ModelDefaults } from './inference/model-defaults.js';
+export * as evaluation from './evaluation/index.js';
 export { createTrainingState, trainStep } from './training/train-step.js';
 export { diceCeLoss, multipleOutputLoss } from './training/loss.js';
 export { SgdOptimizer, NNUNET_SGD, clipGradNorm } from './training/optimizer.js';
 export { polyLr } from './training/schedule.js';
-export { estimateTrainingMemory } from './model/memory.js';
-export { createWasmBackend } from './engine/backends/wasm/index.js';
+export { generatePhantom } from './demo/phantom.js';
+
+// Jobs: orchestration over a host's Runtime (called by the CLI, the browser app, the queue worker)
+export type { Runtime } from './jobs/runtime.js';
+export {
+  createNetworkRunner,
+  createPredictorNetwork,
+  type Executor,
+  type NetworkRunner,
+  type PredictBackend,
+  type Predictor,
+  type PredictorNetworkOptions,
+  type RunnerOptions,
+} from './jobs/network.js';
+export {
+  niftiStem,
+  outputLabelNames,
+  predictCase,
+  type CaseOutput,
+  type PredictCaseOptions,
+  type PredictCaseResult,
+} from './jobs/predict-case.js';
+export { runTrainSteps, type TrainStepLog, type TrainStepsOptions, type TrainStepsResult } from './jobs/train-steps.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadModelFrom } from '../node/model-source.js';
-import { saveOnnx } from '../onnx/save.js';
+import { saveOnnx } from '../node/onnx-save.js';
 import { exportStunetOnnx } from '../onnx/stunet-export.js';
 import { basename } from 'node:path';
 

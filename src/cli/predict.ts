@@ -5,14 +5,16 @@ import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import { isDirectory } from '../node/fs.js';
 import { loadModelFrom } from '../node/model-source.js';
 import {
-  createPredictorNetwork,
   listNiftiFiles,
-  niftiStem,
   predictFile,
-  type PredictBackend,
   type PredictFileOptions,
 } from '../node/predict-files.js';
 import { consoleProgress } from '../util/progress.js';
+import { createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
+import { niftiStem } from '../jobs/predict-case.js';
+import { nodeRuntime } from '../node/runtime.js';
+
+const threadsOption = (threads: number | undefined): { threads?: number } => (threads === undefined ? {} : { threads });
 
 interface PredictCliOptions {
   input: string;
@@ -47,7 +49,7 @@ function parseAxes(text: string): number[] {
   return axes;
 }
 
-function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: PredictBackend } {
+function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: PredictBackend; threads?: number } {
   if (o.backend !== 'ort' && o.backend !== 'wasm' && o.backend !== 'ref')
     fail('BAD_INPUT', `--backend: use 'ort', 'wasm' or 'ref', got '${o.backend}'`);
   const modes = ['v1', 'v2-stunet', 'v2-upstream'];
@@ -127,7 +129,7 @@ export function registerPredict(program: Command): void {
           ? join(o.output, `${caseName(niftiStem(f))}.nii.gz`)
           : o.output;
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
-      const predictor = await createPredictorNetwork(model, opts.backend, opts.threads);
+      const predictor = await createPredictorNetwork(model, opts.backend, nodeRuntime, threadsOption(opts.threads));
       const progress = consoleProgress(process.stderr);
       try {
         for (const [i, input] of inputs.entries()) {

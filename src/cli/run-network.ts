@@ -6,7 +6,8 @@ import { formatShape } from '../engine/tensor.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { readBytes, writeAllAtomic } from '../node/fs.js';
 import { loadModelFrom } from '../node/model-source.js';
-import { createNetworkRunner } from '../node/network-runner.js';
+import { createNetworkRunner } from '../jobs/network.js';
+import { nodeRuntime } from '../node/runtime.js';
 import { parsePositiveInt } from './args.js';
 
 interface RunNetworkOptions {
@@ -43,7 +44,7 @@ export function registerRunNetwork(program: Command): void {
           `input ${formatShape(x.shape)} must be (N, ${model.arch.inputChannels}, D, H, W) for this model`,
         );
       }
-      const runner = await createNetworkRunner(model, {
+      const runner = await createNetworkRunner(model, nodeRuntime, {
         executor: o.backend,
         deepSupervision: o.deepSupervision === true,
         ...(o.threads === undefined ? {} : { threads: parsePositiveInt('--threads', o.threads) }),

@@ -2,18 +2,15 @@ import type { Command } from 'commander';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { fail } from '../util/errors.js';
-import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
 import { tensorFromNpy } from '../io/npy-tensor.js';
-import { formatShape } from '../engine/tensor.js';
 import { readNpy } from '../io/npy.js';
 import { readBytes, writeAllAtomic } from '../node/fs.js';
 import { loadModelFrom, saveModelFolder } from '../node/model-source.js';
-import { type LabelMap, downsampleSegForDs, labelMapFromNpy } from '../augmentation/deep-supervision.js';
-import { deepSupervisionScales } from '../model/deep-supervision.js';
-import { SgdOptimizer } from '../training/optimizer.js';
+import { type LabelMap, labelMapFromNpy } from '../augmentation/deep-supervision.js';
+import { runTrainSteps } from '../jobs/train-steps.js';
+import { createNodeWasmBackend } from '../node/wasm-pool.js';
 import { serializeSgd } from '../training/optimizer-state.js';
-import { createTrainingState, trainStep } from '../training/train-step.js';
 import { parsePositiveInt } from './args.js';
 
 interface TrainStepsOptions {
@@ -37,26 +34,6 @@ function parseNumber(option: string, text: string): number {
   if (text.trim() === '' || !Number.isFinite(v) || v < 0)
     fail('BAD_INPUT', `${option}: expected a non-negative number, got '${text}'`);
   return v;
-}
-
-/** The wasm backend, when its module exists and exports createWasmBackend (loaded lazily). */
-async function wasmBackend(): Promise<Backend & { close(): Promise<void> }> {
-  const specifier = '../engine/backends/wasm/index.js';
-  let mod: { createWasmBackend?: unknown };
-  try {
-    mod = (await import(specifier)) as { createWasmBackend?: unknown };
-  } catch {
-    fail(
-      'UNSUPPORTED',
-      "--backend wasm: the wasm backend is not available yet in this build; use '--backend ref'",
-    );
-  }
-  if (typeof mod.createWasmBackend !== 'function')
-    fail(
-      'UNSUPPORTED',
-      "--backend wasm: the wasm backend is not available yet in this build; use '--backend ref'",
-    );
-  return await (mod.createWasmBackend as () => Promise<Backend & { close(): Promise<void> }>)();
 }
 
 function readLabels(path: string): LabelMap {
@@ -97,45 +74,26 @@ export function registerTrainSteps(program: Command): void {
       const steps = parsePositiveInt('--steps', o.steps);
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
       const x = tensorFromNpy(readNpy(readBytes(o.input, 'input')));
-      if (x.shape.length !== 5 || x.shape[1] !== model.arch.inputChannels)
-        fail(
-          'SHAPE_MISMATCH',
-          `input ${formatShape(x.shape)} must be (N, ${model.arch.inputChannels}, D, H, W) for this model`,
-        );
-      const full = readLabels(o.target);
-      const targets =
-        o.targetDs === undefined
-          ? downsampleSegForDs(full, deepSupervisionScales(model.arch.poolOpKernelSizes))
-          : [full, ...o.targetDs.split(',').map((p) => readLabels(p.trim()))];
-      if (targets.length !== model.arch.poolOpKernelSizes.length)
-        fail(
-          'BAD_INPUT',
-          `--target-ds: the model has ${model.arch.poolOpKernelSizes.length} outputs; give ${model.arch.poolOpKernelSizes.length - 1} downsampled targets`,
-        );
-      const backend = o.backend === 'wasm' ? await wasmBackend() : refBackend;
+      const targetsDs = o.targetDs?.split(',').map((p) => readLabels(p.trim()));
+      const wasm = o.backend === 'wasm' ? await createNodeWasmBackend() : null;
+      const backend = wasm ?? refBackend;
       try {
-        const optimizer = new SgdOptimizer({
+        const { weights, optimizer, log } = runTrainSteps(model, x, readLabels(o.target), backend, {
+          steps,
           lr: parseNumber('--lr', o.lr),
           momentum: parseNumber('--momentum', o.momentum),
           weightDecay: parseNumber('--weight-decay', o.weightDecay),
-          nesterov: true,
-        });
-        const state = createTrainingState(model.arch, model.weights, backend, optimizer, {
-          loss: { batchDice: o.batchDice === true },
-          clipNorm: parseNumber('--clip', o.clip),
+          clip: parseNumber('--clip', o.clip),
+          batchDice: o.batchDice === true,
           memoryLimitBytes: freemem(),
+          ...(targetsDs === undefined ? {} : { targetsDs }),
+          onStep: (r) => {
+            console.log(
+              `step ${r.step}: loss ${r.loss.toFixed(6)}, grad norm ${r.gradNorm.toFixed(6)}${r.clipped ? ' (clipped)' : ''}, ${r.seconds.toFixed(2)} s`,
+            );
+          },
         });
-        const log: { step: number; loss: number; gradNorm: number; clipped: boolean; seconds: number }[] = [];
-        for (let step = 1; step <= steps; step++) {
-          const t0 = performance.now();
-          const r = trainStep(state, x, targets);
-          const seconds = (performance.now() - t0) / 1000;
-          log.push({ step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped, seconds });
-          console.log(
-            `step ${step}: loss ${r.loss.toFixed(6)}, grad norm ${r.gradNorm.toFixed(6)}${r.clipped ? ' (clipped)' : ''}, ${seconds.toFixed(2)} s`,
-          );
-        }
-        saveModelFolder(o.output, { ...model, weights: state.params });
+        saveModelFolder(o.output, { ...model, weights });
         writeAllAtomic([
           {
             path: join(o.output, 'losses.json'),
@@ -147,8 +105,7 @@ export function registerTrainSteps(program: Command): void {
           `wrote ${join(o.output, 'losses.json')} and the weights after step ${steps} to ${o.output}`,
         );
       } finally {
-        if ('close' in backend && typeof backend.close === 'function')
-          await (backend.close as () => Promise<void>)();
+        await wasm?.close();
       }
     });
 }

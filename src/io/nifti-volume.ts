@@ -32,12 +32,12 @@ export function niftiToVolume(image: NiftiImage): SitkView {
   };
 }
 
-type VolumeData = Float32Array | Int16Array | Uint8Array | Int32Array;
+type VolumeData = Float32Array | Int16Array | Uint8Array | Uint16Array | Int32Array;
 
 /**
  * A (1, Z, Y, X) volume back into a NIfTI image with the geometry of `like` (the image it came from,
  * e.g. a segmentation of `like`): same affine, codes, units, description; datatype from the array
- * (Uint8Array → uint8, Int16Array → int16, Int32Array → int32, Float32Array → float32), no scaling.
+ * (Uint8Array → uint8, Uint16Array → uint16, Int16Array → int16, Int32Array → int32, Float32Array → float32), no scaling.
  */
 export function volumeToNifti(volume: Volume<VolumeData>, like: NiftiImage): NiftiImage {
   const [c, z, y, x] = volume.shape;

@@ -20,7 +20,9 @@ import { writePhantomDataset, type PhantomDatasetFiles } from './demo-data.js';
 import { evaluateFolders } from './evaluate-files.js';
 import { writeAtomic } from './fs.js';
 import { loadModelFrom, saveTorchCheckpoint } from './model-source.js';
-import { createPredictorNetwork, predictFile } from './predict-files.js';
+import { predictFile } from './predict-files.js';
+import { createPredictorNetwork } from '../jobs/network.js';
+import { nodeRuntime } from './runtime.js';
 import { trainRun } from './train-run.js';
 import type { Vec3 } from '../util/vec3.js';
 
@@ -129,7 +131,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const predDir = join(out, 'predictions');
   const model = loadModelFrom(modelDir);
   await timed('predict', async () => {
-    const predictor = await createPredictorNetwork(model, 'ort', o.threads);
+    const predictor = await createPredictorNetwork(model, 'ort', nodeRuntime, o.threads === undefined ? {} : { threads: o.threads });
     try {
       for (const [i, id] of dataset.testIds.entries()) {
         o.onProgress?.({ stage: 'predict', done: i, total: dataset.testIds.length, message: id });

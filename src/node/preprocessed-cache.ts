@@ -26,7 +26,7 @@ import type { ProgressListener } from '../util/progress.js';
 import { readCase } from './dataset-files.js';
 import { exists, readText, removeStaleTemps, writeAllAtomic, writeAtomic } from './fs.js';
 import { cachedCasePaths } from './preprocessed-cache-reader.js';
-import { modelDefaults } from './predict-model.js';
+import { modelDefaults } from '../inference/model-defaults.js';
 import type { Vec3 } from '../util/vec3.js';
 
 /** Seed of the class-location sampling (nnU-Net uses 1234); case i gets deriveSeed(seed, i). */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { JsonValue } from '../util/json.js';
 import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
-import { createWasmBackend } from '../engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from './wasm-pool.js';
 import { defaultMeta, type LoadedModel } from '../model/loaded-model.js';
 import type { TrainerState } from '../training/checkpointing.js';
 import { createTrainingState } from '../training/train-step.js';
@@ -44,7 +44,7 @@ export interface TrainRunResult {
 
 async function openBackend(o: TrainRunOptions): Promise<{ backend: Backend; close: () => Promise<void> }> {
   if (o.backend === 'ref') return { backend: refBackend, close: () => Promise.resolve() };
-  const be = await createWasmBackend(o.threads === undefined ? {} : { threads: o.threads });
+  const be = await createNodeWasmBackend(o.threads === undefined ? {} : { threads: o.threads });
   return { backend: be, close: () => be.close() };
 }
 

@@ -14,7 +14,7 @@ import { evalNetwork, validateCase } from '../training/validation.js';
 import type { ProgressListener } from '../util/progress.js';
 import { writeAtomic } from './fs.js';
 import { readCaseVolume } from './preprocessed-cache.js';
-import { modelDefaults } from './predict-model.js';
+import { modelDefaults } from '../inference/model-defaults.js';
 
 /** Sliding-window prediction of the validation cases, their NIfTIs and summary.json; returns its path. */
 export async function validateFold(

@@ -1,49 +1,15 @@
 import { InferenceSession, Tensor as OrtTensor, env, listSupportedBackends } from 'onnxruntime-node';
 import { fail, StunetError } from '../util/errors.js';
 import { formatShape, Tensor } from '../engine/tensor.js';
+import type { OnnxSession, OnnxSessionOptions as OrtSessionOptions, SessionInputs } from './session.js';
 
 /**
- * The only module that imports onnxruntime-node. Sessions take and return our float32 `Tensor`s, in the
- * model's declared input/output order, and every ORT failure surfaces as a StunetError('RUNTIME').
+ * The only module that imports onnxruntime-node: the OnnxSession of src/onnx/session.ts on it. Sessions
+ * take and return our float32 `Tensor`s, in the model's declared input/output order, and every ORT
+ * failure surfaces as a StunetError('RUNTIME').
  */
 
-export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
-
-export interface OrtSessionOptions {
-  /** Threads inside one op (ORT default: one per physical core). */
-  readonly intraOpThreads?: number;
-  /** Threads across independent ops; only matters with parallel execution. */
-  readonly interOpThreads?: number;
-  /**
-   * In priority order; default ['cpu']. 'cuda' needs the CUDA EP binaries, which onnxruntime-node only
-   * downloads at install time with `--onnxruntime-node-install=cuda12` (or ONNXRUNTIME_NODE_INSTALL=cuda12).
-   */
-  readonly executionProviders?: readonly string[];
-  /** Default 'all'. */
-  readonly graphOptimizationLevel?: GraphOptimizationLevel;
-  /**
-   * Side files for a model given as bytes: `path` must equal the location written in the model
-   * (ExternalDataFile.location). Not needed when the model is given as a path: ORT then reads the side
-   * file from the model's folder.
-   */
-  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
-  /** 0 verbose … 4 fatal; default 3 (errors only). */
-  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
-  /**
-   * ORT's CPU memory arena (default true). Off, every intermediate is freed when its last reader ran,
-   * instead of staying in a growing arena: much lower peak RSS for large 3-D activations.
-   */
-  readonly enableCpuMemArena?: boolean;
-  /** Pre-planned allocation pattern from the first run (default true); needs the arena to pay off. */
-  readonly enableMemPattern?: boolean;
-  /** 'sequential' (default) or 'parallel' (inter-op parallelism; more memory live at once). */
-  readonly executionMode?: 'sequential' | 'parallel';
-  /**
-   * Whether idle intra-op threads spin for new work (ORT default true). Off suits many short runs with
-   * other work between them (the threads would otherwise burn cores the caller needs).
-   */
-  readonly allowSpinning?: boolean;
-}
+export type { GraphOptimizationLevel, OnnxSessionOptions as OrtSessionOptions } from './session.js';
 
 function ortError(what: string, e: unknown, hint = ''): StunetError {
   const msg = e instanceof Error ? e.message : String(e);
@@ -55,7 +21,7 @@ function positiveInt(name: string, v: number | undefined): void {
     fail('BAD_INPUT', `${name} must be a positive integer, got ${v}`);
 }
 
-export class OrtSession {
+export class OrtSession implements OnnxSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   private session: InferenceSession | null;
@@ -113,7 +79,7 @@ export class OrtSession {
    * (by output name, of the exact output shape) that ORT writes into; they are returned as given.
    */
   async run(
-    inputs: Tensor | readonly Tensor[] | Readonly<Record<string, Tensor>>,
+    inputs: SessionInputs,
     outputs: Readonly<Record<string, Tensor>> = {},
   ): Promise<Tensor[]> {
     const session = this.session;

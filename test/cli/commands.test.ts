@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readNpy } from '../../src/io/npy.js';
-import { readOnnxFileInfo } from '../../src/onnx/file-info-node.js';
+import { readOnnxFileInfo } from '../../src/node/onnx-file-info.js';
 import { expectClose, fixturePath, loadNpyFixture } from '../helpers.js';
 import { runCli, tempDir } from './cli-helpers.js';
 

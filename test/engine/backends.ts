@@ -4,7 +4,8 @@
  */
 import type { Backend } from '../../src/engine/backend.js';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
-import { createWasmBackend, type WasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { type WasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../../src/node/wasm-pool.js';
 
 export interface BackendTolerances {
   /** Forward kernels against the ref backend. */
@@ -28,7 +29,7 @@ export const BACKENDS: BackendUnderTest[] = [
   { name: 'ref', create: () => refBackend, tol: { forward: 0, gradient: 0, trainStep: 1e-4 } },
   {
     name: 'wasm (plain SIMD, 2 threads)',
-    create: () => createWasmBackend({ threads: 2, simd: 'plain' }),
+    create: () => createNodeWasmBackend({ threads: 2, simd: 'plain' }),
     close: (b) => (b as WasmBackend).close(),
     tol: { forward: 1e-5, gradient: 1e-5, trainStep: 1e-4 },
   },

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { conv3dRef } from '../../src/engine/backends/ref/conv3d.js';
-import { type WasmBackend, createWasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { type WasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../../src/node/wasm-pool.js';
 import type { Conv3dAttrs } from '../../src/engine/ops.js';
 import { conv3dOutputShape } from '../../src/engine/shapes.js';
 import { Tensor } from '../../src/engine/tensor.js';
@@ -145,7 +146,7 @@ for (const config of CONFIGS) {
       return backend;
     };
     before(async () => {
-      backend = await createWasmBackend(config);
+      backend = await createNodeWasmBackend(config);
     });
     after(async () => {
       await backend?.close();

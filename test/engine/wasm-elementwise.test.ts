@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
-import { type WasmBackend, createWasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { type WasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../../src/node/wasm-pool.js';
 import { concatShape, upsampleNearestShape } from '../../src/engine/shapes.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { Rng } from '../../src/util/random.js';
@@ -44,7 +45,7 @@ for (const threads of [1, 2]) {
       return backend;
     };
     before(async () => {
-      backend = await createWasmBackend({ threads, simd: 'plain' });
+      backend = await createNodeWasmBackend({ threads, simd: 'plain' });
     });
     after(async () => {
       await backend?.close();

@@ -10,6 +10,8 @@ import { expNonPositive, jsClassHead } from '../../src/inference/head.js';
 import { slidingWindowPredictFull } from '../../src/inference/sliding-window.js';
 import type { NetworkFn } from '../../src/inference/tta.js';
 import { fileRingStore } from '../../src/node/predict-files.js';
+import { onnxClassHead } from '../../src/inference/head-onnx.js';
+import { createOrtSession } from '../../src/onnx/session-node.js';
 
 const C = 3;
 const K = 4;
@@ -67,10 +69,9 @@ test('expNonPositive matches Math.exp to 1e-9 relative', () => {
 });
 
 test('the ONNX Runtime head step gives sums + weight · mean softmax of the JS head', async () => {
-  const { ortClassHead } = await import('../../src/node/predict-files.js');
-  const w = new Tensor([K, C, 1, 1, 1], weight);
+    const w = new Tensor([K, C, 1, 1, 1], weight);
   const b = new Tensor([K], bias);
-  const h = await ortClassHead(w, b, 1);
+  const h = await onnxClassHead(w, b, 1, createOrtSession);
   const step = h.head.accumulateSoftmax?.bind(h.head) ?? assert.fail('no accumulateSoftmax');
   const n = 30;
   const feats = [0, 1, 2].map(
@@ -118,8 +119,7 @@ test('the ONNX Runtime head step gives sums + weight · mean softmax of the JS h
 
 for (const mirrorAxes of [[], [0, 2]])
   test(`sliding window with the ONNX Runtime head step equals the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
-    const { ortClassHead } = await import('../../src/node/predict-files.js');
-    const h = await ortClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1);
+        const h = await onnxClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1, createOrtSession);
     try {
       const net: NetworkFn = Object.assign((x: Tensor) => Promise.resolve([features(x)]), {
         classHead: h.head,
@@ -144,8 +144,7 @@ for (const mirrorAxes of [[], [0, 2]])
 
 for (const mirrorAxes of [[0, 1, 2], [1]])
   test(`streamed TTA passes (over the feature budget) equal the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
-    const { ortClassHead } = await import('../../src/node/predict-files.js');
-    const h = await ortClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1);
+        const h = await onnxClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1, createOrtSession);
     const passesPerCall: number[] = [];
     const fused = h.head.accumulateSoftmax?.bind(h.head);
     assert.ok(fused !== undefined);

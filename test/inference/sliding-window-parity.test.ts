@@ -20,8 +20,9 @@ import { computeGaussianV2 } from '../../src/inference/gaussian.js';
 import { slidingWindowPredictFull, type SlidingWindowMode } from '../../src/inference/sliding-window.js';
 import { argmaxChannels, type AccumulationPrecision } from '../../src/inference/stitcher.js';
 import type { NetworkFn } from '../../src/inference/tta.js';
-import { createNetworkRunner, type NetworkRunner } from '../../src/node/network-runner.js';
-import { createPredictorNetwork } from '../../src/node/predict-files.js';
+import { createNetworkRunner, type NetworkRunner } from '../../src/jobs/network.js';
+import { nodeRuntime } from '../../src/node/runtime.js';
+import { createPredictorNetwork } from '../../src/jobs/network.js';
 import { expectClose, fixturePath } from '../helpers.js';
 import { loadSw, loadSwFloat32, results } from './fixtures.js';
 
@@ -49,7 +50,7 @@ before(async () => {
     bytes('stunet-forward', 'T1.model.pkl'),
     'T1.model',
   );
-  runner = await createNetworkRunner(model, { executor: 'ort', deepSupervision: false, threads: 1 });
+  runner = await createNetworkRunner(model, nodeRuntime, { executor: 'ort', deepSupervision: false, threads: 1 });
 });
 after(async () => {
   await runner.close();
@@ -92,7 +93,7 @@ test('v1 through the feature network and the fused ORT head, TTA passes held or 
     bytes('stunet-forward', 'T1.model.pkl'),
     'T1.model',
   );
-  const predictor = await createPredictorNetwork(model, 'ort', 1);
+  const predictor = await createPredictorNetwork(model, 'ort', nodeRuntime, { threads: 1 });
   const head = predictor.network.classHead;
   assert.ok(head?.accumulateSoftmax !== undefined);
   const seen = new Map<string, Tensor[]>();

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { loadNnunetV1, loadNnunetV2 } from '../../src/checkpoint/nnunet-read.js';
 import { tensorFromNpy } from '../../src/io/npy-tensor.js';
 import type { LoadedModel } from '../../src/model/loaded-model.js';
-import { createNetworkRunner, type Executor } from '../../src/node/network-runner.js';
+import { createNetworkRunner, type Executor } from '../../src/jobs/network.js';
+import { nodeRuntime } from '../../src/node/runtime.js';
 import { expectClose, fixturePath, loadNpyFixture } from '../helpers.js';
 
 const bytes = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(fixturePath(...p)));
@@ -25,7 +26,7 @@ for (const name of ['T1', 'T2'] as const) {
     test(`${name} forward on ${executor} equals the official outputs (5 heads and do_ds=False)`, async () => {
       const model = models[name]();
       const x = tensorFromNpy(loadNpyFixture('stunet-forward', name, 'input.npy'));
-      const ds = await createNetworkRunner(model, { executor, deepSupervision: true, threads: 2 });
+      const ds = await createNetworkRunner(model, nodeRuntime, { executor, deepSupervision: true, threads: 2 });
       const heads = await ds.run(x);
       await ds.close();
       assert.equal(heads.length, 5);
@@ -37,7 +38,7 @@ for (const name of ['T1', 'T2'] as const) {
           label: `${name} ${executor} ds_out_${i}`,
         });
       });
-      const plain = await createNetworkRunner(model, { executor, deepSupervision: false, threads: 2 });
+      const plain = await createNetworkRunner(model, nodeRuntime, { executor, deepSupervision: false, threads: 2 });
       const [out] = await plain.run(x);
       await plain.close();
       const ref = loadNpyFixture('stunet-forward', name, 'eval_nods.npy');

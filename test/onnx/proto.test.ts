@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DataType, encodeModel, ProtoWriter, type ModelSpec } from '../../src/onnx/proto.js';
 import { decodeModel, readFields, readVarint } from '../../src/onnx/proto-read.js';
-import { readOnnxFileInfo } from '../../src/onnx/file-info-node.js';
+import { readOnnxFileInfo } from '../../src/node/onnx-file-info.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -11,7 +11,7 @@ import { asStateDict, loadTorch } from '../../src/checkpoint/torch-load.js';
 import { tensorToFloat32 } from '../../src/checkpoint/tensor.js';
 import type { Backend } from '../../src/engine/backend.js';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
-import { createWasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { createNodeWasmBackend } from '../../src/node/wasm-pool.js';
 import { tensorFromNpy } from '../../src/io/npy-tensor.js';
 import { labelMapFromNpy } from '../../src/augmentation/deep-supervision.js';
 import { NNUNET_SGD, SgdOptimizer } from '../../src/training/optimizer.js';
@@ -38,7 +38,7 @@ function expectWeights(params: ReadonlyMap<string, { data: Float32Array }>, file
 
 const BACKENDS: { name: string; create: () => Promise<Backend & { close?: () => Promise<void> }> }[] = [
   { name: 'ref', create: () => Promise.resolve(refBackend) },
-  { name: 'wasm', create: () => createWasmBackend({ threads: 2 }) },
+  { name: 'wasm', create: () => createNodeWasmBackend({ threads: 2 }) },
 ];
 
 for (const { name, create } of BACKENDS) {

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import { Tensor } from '../../src/engine/tensor.js';
 import { decodePng } from '../../src/io/png.js';
 import { loadModelFrom } from '../../src/node/model-source.js';
-import { createPredictorNetwork, predictFile } from '../../src/node/predict-files.js';
+import { predictFile } from '../../src/node/predict-files.js';
+import { createPredictorNetwork } from '../../src/jobs/network.js';
+import { nodeRuntime } from '../../src/node/runtime.js';
 import { trainRun, type TrainRunOptions } from '../../src/node/train-run.js';
 import { parseTrainerState } from '../../src/training/checkpointing.js';
 import {
@@ -122,7 +124,7 @@ test('train: 2 epochs × 3 iterations write checkpoints, log, curve, summary and
 
   const model = loadModelFrom(r.modelDir);
   assert.deepEqual(model.meta.patchSizeZYX, [16, 16, 16]);
-  const predictor = await createPredictorNetwork(model, 'wasm', 1);
+  const predictor = await createPredictorNetwork(model, 'wasm', nodeRuntime, { threads: 1 });
   try {
     const rep = await predictFile(
       join(dataset, 'imagesTr', 'case0_0000.nii.gz'),

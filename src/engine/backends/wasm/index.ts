@@ -6,15 +6,21 @@ import { conv3dBackwardWeight, conv3dForward } from './conv.js';
 import { conv3dBackwardData } from './conv-data.js';
 import * as ew from './elementwise.js';
 import { type SimdVariant, compileKernels, instantiateKernels, pickSimd } from './module.js';
-import { NodeThreadPool, defaultThreads } from './pool-node.js';
-import { type ThreadPool, SingleThreadPool } from './pool.js';
+import { type ThreadPool, type ThreadPoolFactory, SingleThreadPool } from './pool.js';
 import type { WasmContext } from './slabs.js';
 
 export { simdSupported, type SimdVariant } from './module.js';
+export type { ThreadPool, ThreadPoolFactory } from './pool.js';
+export { webWorkerPool } from './pool-web.js';
 
 export interface WasmBackendOptions {
-  /** Compute threads including the calling one (default: os.availableParallelism()). */
+  /**
+   * Compute threads including the calling one (default: 1 here; `createNodeWasmBackend` of
+   * `stunet/node` defaults to one per core). More than one needs `pool`.
+   */
   readonly threads?: number;
+  /** The host's thread pool: `nodeThreadPool` (stunet/node) or `webWorkerPool` (in a Web Worker). */
+  readonly pool?: ThreadPoolFactory;
   /** Kernel build: 'auto' (default) takes relaxed SIMD (FMA) where the engine validates it. */
   readonly simd?: SimdVariant | 'auto';
   /**
@@ -45,14 +51,17 @@ const DEFAULT_SLAB_BYTES = 256 * 2 ** 20;
 
 /**
  * The wasm backend: convolutions in SIMD128 (relaxed-SIMD FMA where available) AssemblyScript kernels
- * on a worker-thread pool sharing one WebAssembly.Memory; memory-bound ops as JS loops. Kernels are
+ * on the host's thread pool sharing one WebAssembly.Memory; memory-bound ops as JS loops. Kernels are
  * synchronous (the calling thread takes a share and waits for the workers), so `close()` must be
  * called to end the workers.
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const threads = options.threads ?? defaultThreads();
+  const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) {
     fail('BAD_INPUT', `wasm backend: threads must be a positive integer, got ${threads}`);
+  }
+  if (threads > 1 && options.pool === undefined) {
+    fail('BAD_INPUT', `wasm backend: ${threads} threads need a thread pool (options.pool: nodeThreadPool or webWorkerPool)`);
   }
   const slabBytes = options.slabBytes ?? DEFAULT_SLAB_BYTES;
   if (!(slabBytes > 0)) fail('BAD_INPUT', `wasm backend: slabBytes must be positive, got ${slabBytes}`);
@@ -61,9 +70,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const arena = new Arena();
   const fns = instantiateKernels(module, arena.memory);
   const pool: ThreadPool =
-    threads === 1
+    threads === 1 || options.pool === undefined
       ? new SingleThreadPool(fns)
-      : await NodeThreadPool.create(threads, module, arena.memory, fns);
+      : await options.pool(threads, module, arena.memory, fns);
   const ctx: WasmContext = { arena, pool, slabBytes };
   await warmUp(ctx);
   return {

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { StunetError } from '../util/errors.js';
-import { corrupt, metadataEntry, readVarint, utf8 } from './proto-read.js';
+import { corrupt, metadataEntry, readVarint, utf8 } from '../onnx/proto-read.js';
 
 export interface OnnxFileInfo {
   readonly irVersion: number;

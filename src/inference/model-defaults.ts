@@ -5,11 +5,11 @@
  */
 import type { JsonValue } from '../util/json.js';
 import { fail } from '../util/errors.js';
-import type { SlidingWindowMode } from '../inference/sliding-window.js';
+import type { SlidingWindowMode } from './sliding-window.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { STUNET_TOTALSEG_PLANS, type PreprocessPlans } from '../preprocessing/index.js';
 import type { IntensityProperties } from '../preprocessing/normalize.js';
-import type { Vec3 } from '../util/vec3.js';
+import { vec3, type Vec3 } from '../util/vec3.js';
 
 type Obj = { [key: string]: JsonValue };
 
@@ -34,10 +34,10 @@ function perChannel(v: JsonValue | undefined): JsonValue[] {
   return [];
 }
 
-function vec3(v: JsonValue | undefined, what: string): Vec3 {
-  if (!Array.isArray(v) || v.length !== 3 || v.some((x) => typeof x !== 'number'))
+function plansVec3(v: JsonValue | undefined, what: string): Vec3 {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number'))
     fail('BAD_INPUT', `plans: ${what} must be three numbers`);
-  return v as unknown as Vec3;
+  return vec3(v as number[], `plans: ${what}`);
 }
 
 function intensity(v: JsonValue | undefined): IntensityProperties[] | null {
@@ -73,8 +73,8 @@ function plansFrom(plans: JsonValue | null, configuration: string | null): Prepr
         return V2_SCHEMES[name] ?? name;
       }),
       useMaskForNorm: perChannel(c['use_mask_for_norm']).map((b) => b === true),
-      transposeForward: vec3(plans['transpose_forward'] ?? [0, 1, 2], 'transpose_forward'),
-      targetSpacing: vec3(c['spacing'], 'spacing'),
+      transposeForward: plansVec3(plans['transpose_forward'] ?? [0, 1, 2], 'transpose_forward'),
+      targetSpacing: plansVec3(c['spacing'], 'spacing'),
       intensityProperties: intensity(plans['foreground_intensity_properties_per_channel']),
     };
   }
@@ -86,8 +86,8 @@ function plansFrom(plans: JsonValue | null, configuration: string | null): Prepr
   return {
     normalizationSchemes: perChannel(plans['normalization_schemes']).map(String),
     useMaskForNorm: perChannel(plans['use_mask_for_norm']).map((b) => b === true),
-    transposeForward: vec3(plans['transpose_forward'] ?? [0, 1, 2], 'transpose_forward'),
-    targetSpacing: vec3(stage['current_spacing'], 'current_spacing'),
+    transposeForward: plansVec3(plans['transpose_forward'] ?? [0, 1, 2], 'transpose_forward'),
+    targetSpacing: plansVec3(stage['current_spacing'], 'current_spacing'),
     intensityProperties: isObj(props) ? intensity(props['intensityproperties']) : null,
   };
 }
@@ -108,7 +108,7 @@ export function modelDefaults(model: LoadedModel): ModelDefaults {
   const p = m.patchSizeZYX;
   return {
     plans: plansFrom(m.plans, m.configuration),
-    patchSizeZYX: p !== null && p.length === 3 ? (p as unknown as Vec3) : [128, 128, 128],
+    patchSizeZYX: p !== null ? vec3(p, 'model patch size') : [128, 128, 128],
     mirrorAxes: m.mirrorAxes ?? [0, 1, 2],
     mode: m.aggregation === 'v2' ? 'v2-upstream' : 'v1',
     labelNames: namesFromDataset(m.datasetJson, model.arch.numClasses),

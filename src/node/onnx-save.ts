@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { tempName } from './fs.js';
 import { fail } from '../util/errors.js';
-import { exportOnnx, type ExportOptions, type OnnxExport, type OnnxModelFn } from './export.js';
+import { exportOnnx, type ExportOptions, type OnnxExport, type OnnxModelFn } from '../onnx/export.js';
 
 /**
  * Writes exported models to disk. Chunks are streamed (a 5.8 GB side file is never one buffer: Node 20
@@ -15,10 +15,6 @@ export interface SavedOnnx {
   readonly modelPath: string;
   /** Absent when the weights are inline. */
   readonly externalDataPath?: string;
-}
-
-function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 function writeChunks(path: string, chunks: readonly Uint8Array[]): void {

@@ -1,0 +1,31 @@
+/**
+ * `stunet/node`: the core (re-exported whole) plus the Node host: files, onnxruntime-node, worker_threads,
+ * and the jobs that work on folders (predict, evaluate, train, demo).
+ */
+export * from '../index.js';
+
+export { nodeRuntime } from './runtime.js';
+export { createNodeWasmBackend, nodeThreadPool } from './wasm-pool.js';
+export {
+  createOrtSession,
+  ortVersion,
+  OrtSession,
+  supportedProviders,
+  type OrtSessionOptions,
+} from '../onnx/session-node.js';
+export { readOnnxFileInfo, type OnnxFileInfo } from './onnx-file-info.js';
+export { exportOnnxToFile, saveOnnx, type SavedOnnx } from './onnx-save.js';
+export { loadTorchFile, saveTorchFile } from './checkpoint-file.js';
+export { loadModelFrom, saveModelFolder, saveTorchCheckpoint, type ModelSourceOptions } from './model-source.js';
+export {
+  fileRingStore,
+  listNiftiFiles,
+  predictFile,
+  ringStoreFor,
+  type PredictFileOptions,
+  type PredictFileReport,
+} from './predict-files.js';
+export { evaluateFolders, type EvaluateFoldersOptions, type EvaluateFoldersResult } from './evaluate-files.js';
+export { readDatasetDir, validateDatasetDir, fingerprintDatasetDir, convertMsd, convertTotalseg } from './dataset-files.js';
+export { trainRun, type TrainRunOptions, type TrainRunResult } from './train-run.js';
+export { runDemo, type DemoOptions, type DemoResult } from './demo-run.js';
