@@ -92,4 +92,42 @@ export {
   type PredictCaseOptions,
   type PredictCaseResult,
 } from './jobs/predict-case.js';
+export { MemoryStore, firstExisting, readText, type FileStore, type StoredFile } from './jobs/store.js';
+export {
+  loadModelFromStore,
+  saveModelFolderTo,
+  saveTorchCheckpointTo,
+  type ModelSourceOptions,
+  type TorchTarget,
+  type WrittenCheckpoint,
+} from './jobs/model-files.js';
+export {
+  listNiftiFiles,
+  memoryProbabilitySink,
+  predictCaseFile,
+  predictFiles,
+  type PredictFileOptions,
+  type PredictFileReport,
+  type PredictHost,
+  type ProbabilitySink,
+} from './jobs/predict-files.js';
+export {
+  checkSameGeometry,
+  datasetLabelNames,
+  evaluateFolders,
+  pairCases,
+  type CasePair,
+  type EvaluateFoldersOptions,
+  type EvaluateFoldersResult,
+} from './jobs/evaluate.js';
+export {
+  DEMO_DATASET,
+  DEMO_DEFAULTS,
+  runDemo,
+  type DemoHost,
+  type DemoOptions,
+  type DemoResult,
+  type DemoTrainRequest,
+} from './jobs/demo.js';
+export { writePhantomDataset, type PhantomDatasetFiles, type PhantomDatasetOptions } from './jobs/demo-data.js';
 export { runTrainSteps, type TrainStepLog, type TrainStepsOptions, type TrainStepsResult } from './jobs/train-steps.js';

@@ -1,5 +1,5 @@
 /**
- * `stunet demo`: the whole workflow on an embedded default (src/node/demo-run.ts): synthetic CT phantoms
+ * `stunet demo`: the whole workflow on an embedded default (src/jobs/demo.ts, on disk through src/node/demo-host.ts): synthetic CT phantoms
  * → plan → preprocess → train a small STU-Net on CPU → predict the held-out phantoms → evaluate → files
  * in --out. No downloads.
  */
@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { PHANTOM_LABELS } from '../demo/phantom.js';
 import { fail } from '../util/errors.js';
-import { DEMO_DEFAULTS, runDemo } from '../node/demo-run.js';
+import { DEMO_DEFAULTS } from '../jobs/demo.js';
+import { runDemoOnDisk } from '../node/demo-host.js';
 import { consoleProgress, formatDuration } from '../util/progress.js';
 import { parsePositiveInt } from './args.js';
 
@@ -29,7 +30,7 @@ async function run(o: DemoCliOptions): Promise<void> {
   const seed = o.seed === undefined ? 0 : Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0)
     fail('BAD_INPUT', `--seed: expected an integer ≥ 0, got '${o.seed}'`);
-  const r = await runDemo({
+  const r = await runDemoOnDisk({
     out: o.out,
     onlyData: o.onlyData === true,
     seed,

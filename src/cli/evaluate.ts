@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fail } from '../util/errors.js';
 import { labelOrRegionKey, summaryToJson, type CaseResult, type LabelOrRegion } from '../evaluation/index.js';
 import { labelNames, type LabelSystem } from '../io/labels/index.js';
-import { evaluateFolders, datasetLabelNames } from '../node/evaluate-files.js';
+import { evaluateFolders, datasetLabelNames } from '../jobs/evaluate.js';
+import { nodeStore } from '../node/file-store.js';
 import { writeAtomic } from '../node/fs.js';
 import { parseIntList } from './args.js';
 
@@ -96,7 +97,7 @@ export function registerEvaluate(program: Command): void {
         else console.log(s);
       };
       const output = o.output ?? join(o.pred, 'summary.json');
-      const result = evaluateFolders(o.pred, o.ref, {
+      const result = evaluateFolders(nodeStore, o.pred, o.ref, {
         ...(labelsOrRegions === undefined ? {} : { labelsOrRegions }),
         ...(ignoreLabel === undefined ? {} : { ignoreLabel }),
         ...(nsdToleranceMm === undefined ? {} : { nsdToleranceMm }),
@@ -115,7 +116,7 @@ export function registerEvaluate(program: Command): void {
         return;
       }
       const names =
-        result.labelNames ?? (system === undefined ? datasetLabelNames(o.ref) : labelNames(system));
+        result.labelNames ?? (system === undefined ? datasetLabelNames(nodeStore, o.ref) : labelNames(system));
       const rows = result.summary.mean.map((e) => {
         const r = result.labelsOrRegions.find((x) => labelOrRegionKey(x) === e.key);
         const name = typeof r === 'number' ? (names?.[r] ?? '') : '';

@@ -1,20 +1,11 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import { isDirectory } from '../node/fs.js';
-import { loadModelFrom } from '../node/model-source.js';
-import {
-  listNiftiFiles,
-  predictFile,
-  type PredictFileOptions,
-} from '../node/predict-files.js';
-import { consoleProgress } from '../util/progress.js';
 import { createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
-import { niftiStem } from '../jobs/predict-case.js';
+import { loadModelFrom } from '../node/model-source.js';
+import { predictPaths, type NodePredictOptions } from '../node/predict-files.js';
 import { nodeRuntime } from '../node/runtime.js';
-
-const threadsOption = (threads: number | undefined): { threads?: number } => (threads === undefined ? {} : { threads });
+import { consoleProgress } from '../util/progress.js';
 
 interface PredictCliOptions {
   input: string;
@@ -49,7 +40,7 @@ function parseAxes(text: string): number[] {
   return axes;
 }
 
-function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: PredictBackend; threads?: number } {
+function parseOptions(o: PredictCliOptions): NodePredictOptions & { backend: PredictBackend; threads?: number } {
   if (o.backend !== 'ort' && o.backend !== 'wasm' && o.backend !== 'ref')
     fail('BAD_INPUT', `--backend: use 'ort', 'wasm' or 'ref', got '${o.backend}'`);
   const modes = ['v1', 'v2-stunet', 'v2-upstream'];
@@ -82,11 +73,6 @@ function parseOptions(o: PredictCliOptions): PredictFileOptions & { backend: Pre
     ...(o.map === undefined ? {} : { map: o.map }),
     ...(ttaGb === undefined ? {} : { ttaFeatureBudgetBytes: ttaGb * 2 ** 30 }),
   };
-}
-
-/** nnU-Net's input naming `case_0000` (channel 0) gives the output `case`, so evaluate pairs it with labels. */
-function caseName(stem: string): string {
-  return stem.replace(/_0000$/, '');
 }
 
 export function registerPredict(program: Command): void {
@@ -122,26 +108,23 @@ export function registerPredict(program: Command): void {
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
     .action(async (o: PredictCliOptions) => {
       const opts = parseOptions(o);
-      const folder = isDirectory(o.input);
-      const inputs = folder ? listNiftiFiles(o.input) : [o.input];
-      const outputFor = (f: string): string =>
-        folder || isDirectory(o.output) || !/\.nii(\.gz)?$/i.test(o.output)
-          ? join(o.output, `${caseName(niftiStem(f))}.nii.gz`)
-          : o.output;
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
-      const predictor = await createPredictorNetwork(model, opts.backend, nodeRuntime, threadsOption(opts.threads));
+      const { backend, threads, ...caseOpts } = opts;
+      const predictor = await createPredictorNetwork(model, backend, nodeRuntime, threads === undefined ? {} : { threads });
       const progress = consoleProgress(process.stderr);
       try {
-        for (const [i, input] of inputs.entries()) {
-          if (inputs.length > 1) console.log(`case ${i + 1}/${inputs.length}: ${input}`);
-          const r = await predictFile(input, outputFor(input), model, predictor.network, {
-            ...opts,
-            onProgress: progress,
-          });
-          console.log(
-            `${input}: ${r.shape.join('×')}, ${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
-          );
-        }
+        await predictPaths(o.input, o.output, model, predictor.network, {
+          ...caseOpts,
+          onProgress: progress,
+          onCaseStart: (input, i, n) => {
+            if (n > 1) console.log(`case ${i + 1}/${n}: ${input}`);
+          },
+          onCase: (r) => {
+            console.log(
+              `${r.input}: ${r.shape.join('×')}, ${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
+            );
+          },
+        });
       } finally {
         await predictor.close();
       }

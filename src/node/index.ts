@@ -16,16 +16,16 @@ export {
 export { readOnnxFileInfo, type OnnxFileInfo } from './onnx-file-info.js';
 export { exportOnnxToFile, saveOnnx, type SavedOnnx } from './onnx-save.js';
 export { loadTorchFile, saveTorchFile } from './checkpoint-file.js';
-export { loadModelFrom, saveModelFolder, saveTorchCheckpoint, type ModelSourceOptions } from './model-source.js';
+export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './model-source.js';
 export {
   fileRingStore,
-  listNiftiFiles,
+  nodePredictHost,
   predictFile,
+  predictPaths,
   ringStoreFor,
-  type PredictFileOptions,
-  type PredictFileReport,
+  type NodePredictOptions,
 } from './predict-files.js';
-export { evaluateFolders, type EvaluateFoldersOptions, type EvaluateFoldersResult } from './evaluate-files.js';
+export { nodeStore } from './file-store.js';
 export { readDatasetDir, validateDatasetDir, fingerprintDatasetDir, convertMsd, convertTotalseg } from './dataset-files.js';
 export { trainRun, type TrainRunOptions, type TrainRunResult } from './train-run.js';
-export { runDemo, type DemoOptions, type DemoResult } from './demo-run.js';
+export { nodeDemoHost, runDemoOnDisk } from './demo-host.js';

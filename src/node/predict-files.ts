@@ -10,25 +10,31 @@ import {
   mkdtempSync,
   openSync,
   readSync,
-  readdirSync,
   renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ProbabilityGrid } from '../inference/predictor.js';
 import { memoryRingStore, type RingStore, type RingStoreFactory } from '../inference/stitcher.js';
 import type { NetworkFn } from '../inference/tta.js';
 import { npyHeader } from '../io/npy.js';
-import { niftiStem, predictCase, type PredictCaseOptions } from '../jobs/predict-case.js';
+import {
+  predictCaseFile,
+  predictFiles,
+  type PredictFileOptions as JobPredictOptions,
+  type PredictFileReport,
+  type PredictHost,
+  type ProbabilitySink,
+} from '../jobs/predict-files.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import { readBytes, removeStaleTemps, tempName, writeAllAtomic } from './fs.js';
+import { nodeStore } from './file-store.js';
+import { removeStaleTemps, tempName } from './fs.js';
 
-export interface PredictFileOptions extends Omit<PredictCaseOptions, 'ringStore' | 'onProbabilities'> {
-  /** Also write `<stem>_probabilities.npy`: float32 (K, Zc, Yc, Xc) on the cropped grid. */
-  readonly saveProbabilities?: boolean;
+/** Node options on top of the job's: where the stitching ring lives. */
+export interface NodePredictOptions extends JobPredictOptions {
   /**
    * The sliding window's running class sums (classes × patch depth × padded plane, float32) stay in
    * memory up to this many bytes (default 256 MiB); larger ones go to a temporary file (out of core:
@@ -107,16 +113,8 @@ export function ringStoreFor(limitBytes: number): RingStoreFactory {
       : file(depth, paddedY, classes, paddedX);
 }
 
-export interface PredictFileReport {
-  readonly input: string;
-  readonly files: string[];
-  readonly shape: readonly number[];
-  readonly classesPresent: number;
-  readonly seconds: number;
-}
-
 /** Streams (K, Zc, Yc, Xc) float32 planes into a .npy at a temporary name (positional writes). */
-class ProbabilityNpyWriter {
+class ProbabilityNpyWriter implements ProbabilitySink {
   private fd: number | null = null;
   private headerBytes = 0;
   private grid: ProbabilityGrid | null = null;
@@ -158,52 +156,40 @@ class ProbabilityNpyWriter {
   }
 }
 
-/**
- * Predicts one NIfTI file and writes `output` (a .nii.gz path) plus `<stem>.json` (names) and, as asked,
- * `<stem>_classes/<name>.nii.gz`, `<stem>_statistics.json`, `<stem>_preview.png`, `<stem>_probabilities.npy`
- * (the predictCase job over files; every output goes to a temporary name first).
- */
-export async function predictFile(
+/** The Node host of the predict jobs: the disk, a ring file for large sums, .npy probabilities streamed to disk. */
+export function nodePredictHost(): PredictHost {
+  return {
+    store: nodeStore,
+    probabilitySink: (path) => new ProbabilityNpyWriter(path),
+    prepareFolder: (dir) => {
+      removeStaleTemps(dir); // outputs of an earlier run killed mid-write
+    },
+  };
+}
+
+const withRing = <T extends NodePredictOptions>(opts: T): T & { ringStore: RingStoreFactory } => ({
+  ...opts,
+  ringStore: ringStoreFor(opts.ringMemoryBytes ?? 256 * 2 ** 20),
+});
+
+/** predictCaseFile on disk. */
+export function predictFile(
   input: string,
   output: string,
   model: LoadedModel,
   network: NetworkFn,
-  opts: PredictFileOptions = {},
+  opts: NodePredictOptions = {},
 ): Promise<PredictFileReport> {
-  const t0 = performance.now();
-  const bytes = readBytes(input, 'input image');
-  const outDir = dirname(output);
-  removeStaleTemps(outDir); // outputs of an earlier run killed mid-write
-  const stem = niftiStem(output);
-  const probs =
-    opts.saveProbabilities === true ? new ProbabilityNpyWriter(join(outDir, `${stem}_probabilities.npy`)) : null;
-  try {
-    const r = await predictCase(bytes, `'${input}'`, basename(output), model, network, {
-      ...opts,
-      ringStore: ringStoreFor(opts.ringMemoryBytes ?? 256 * 2 ** 20),
-      ...(probs === null ? {} : { onProbabilities: (z, v, g) => { probs.write(z, v, g); } }),
-    });
-    const files = r.outputs.map((o) => ({ path: join(outDir, o.name), data: o.data }));
-    writeAllAtomic(files);
-    probs?.commit();
-    return {
-      input,
-      files: [...files.map((f) => f.path), ...(probs === null ? [] : [probs.path])],
-      shape: r.shape,
-      classesPresent: r.classesPresent,
-      seconds: (performance.now() - t0) / 1000,
-    };
-  } catch (e) {
-    probs?.abort();
-    throw e;
-  }
+  return predictCaseFile(nodePredictHost(), input, output, model, network, withRing(opts));
 }
 
-/** The .nii / .nii.gz files of a folder, sorted (hidden and temporary files skipped). */
-export function listNiftiFiles(dir: string): string[] {
-  const files = readdirSync(dir)
-    .filter((f) => !f.startsWith('.') && /\.nii(\.gz)?$/i.test(f))
-    .sort();
-  if (files.length === 0) fail('NOT_FOUND', `predict: no .nii or .nii.gz files in '${dir}'`);
-  return files.map((f) => join(dir, f));
+/** predictFiles on disk: a file or a folder of cases. */
+export function predictPaths(
+  input: string,
+  output: string,
+  model: LoadedModel,
+  network: NetworkFn,
+  opts: NodePredictOptions & Parameters<typeof predictFiles>[5] = {},
+): Promise<PredictFileReport[]> {
+  return predictFiles(nodePredictHost(), input, output, model, network, withRing(opts));
 }

@@ -1,10 +1,8 @@
 /**
- * `stunet evaluate` on folders (nnU-Net v2 compute_metrics_on_folder): pair prediction and reference
+ * `stunet evaluate` on folders of a FileStore (nnU-Net v2 compute_metrics_on_folder): pair prediction and reference
  * NIfTI files by case name, check that each pair shares its geometry, compute per-case metrics one case
  * at a time (two label maps in memory, never the whole cohort) and summarise in nnU-Net's layout.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fail } from '../util/errors.js';
 import {
   computeCaseMetrics,
@@ -18,7 +16,7 @@ import { el, type Mat4 } from '../io/geometry.js';
 import { directInferenceTable, mapPrediction, mapReference } from '../io/labels/index.js';
 import { readNifti, require3d, type NiftiImage } from '../io/nifti.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
-import { isDirectory, readBytes } from './fs.js';
+import { readText, type FileStore } from './store.js';
 
 const ENDINGS = ['.nii.gz', '.nii'] as const;
 
@@ -28,18 +26,18 @@ export interface CasePair {
   readonly referenceFile: string;
 }
 
-function caseFiles(dir: string, what: string): Map<string, string> {
-  if (!isDirectory(dir))
+function caseFiles(store: FileStore, dir: string, what: string): Map<string, string> {
+  if (!store.isDirectory(dir))
     fail('NOT_FOUND', `evaluate: ${what} folder '${dir}' does not exist or is not a folder`);
   const out = new Map<string, string>();
-  for (const f of readdirSync(dir).sort()) {
+  for (const f of store.list(dir)) {
     const ending = ENDINGS.find((e) => f.endsWith(e));
     if (ending === undefined || f.startsWith('.')) continue;
     const name = f.slice(0, -ending.length);
     const seen = out.get(name);
     if (seen !== undefined)
       fail('BAD_INPUT', `evaluate: case '${name}' appears twice in ${what} folder '${dir}' (${seen}, ${f})`);
-    out.set(name, join(dir, f));
+    out.set(name, store.join(dir, f));
   }
   return out;
 }
@@ -48,9 +46,9 @@ function caseFiles(dir: string, what: string): Map<string, string> {
  * Pairs `<case>.nii.gz` (or .nii) files by name. As nnU-Net, every reference needs a prediction and every
  * prediction a reference; the error lists the unmatched cases.
  */
-export function pairCases(predDir: string, refDir: string): CasePair[] {
-  const preds = caseFiles(predDir, 'prediction');
-  const refs = caseFiles(refDir, 'reference');
+export function pairCases(store: FileStore, predDir: string, refDir: string): CasePair[] {
+  const preds = caseFiles(store, predDir, 'prediction');
+  const refs = caseFiles(store, refDir, 'reference');
   const list = (names: string[]): string =>
     names.slice(0, 5).join(', ') + (names.length > 5 ? `, … (${names.length} in all)` : '');
   const noPred = [...refs.keys()].filter((n) => !preds.has(n));
@@ -133,17 +131,17 @@ export interface EvaluateFoldersResult {
   readonly labelNames?: readonly string[];
 }
 
-function readLabelImage(path: string, what: string): NiftiImage {
-  const image = readNifti(readBytes(path, what));
+function readLabelImage(store: FileStore, path: string, what: string): NiftiImage {
+  const image = readNifti(store.read(path, what));
   require3d(image, `${what} '${path}'`);
   return image;
 }
 
 /** Every non-zero value in the references (read once each, before evaluating). */
-export function labelsInReferences(pairs: readonly CasePair[], ignoreLabel?: number): number[] {
+export function labelsInReferences(store: FileStore, pairs: readonly CasePair[], ignoreLabel?: number): number[] {
   const seen = new Set<number>();
   for (const p of pairs) {
-    const data = readLabelImage(p.referenceFile, 'reference').data;
+    const data = readLabelImage(store, p.referenceFile, 'reference').data;
     let last = NaN;
     for (const v of data) {
       if (v === last) continue; // runs of one label are the norm
@@ -174,22 +172,23 @@ function mapPair(
 }
 
 export function evaluateFolders(
+  store: FileStore,
   predDir: string,
   refDir: string,
   options: EvaluateFoldersOptions = {},
 ): EvaluateFoldersResult {
   const { ignoreLabel, nsdToleranceMm, map } = options;
   const table = map === undefined ? undefined : directInferenceTable(map); // bad names fail before any I/O
-  const pairs = pairCases(predDir, refDir);
+  const pairs = pairCases(store, predDir, refDir);
   const labelsOrRegions =
     options.labelsOrRegions ??
-    (table !== undefined ? table.map((e) => e.label) : labelsInReferences(pairs, ignoreLabel));
+    (table !== undefined ? table.map((e) => e.label) : labelsInReferences(store, pairs, ignoreLabel));
   if (labelsOrRegions.length === 0)
     fail('BAD_INPUT', 'evaluate: the references contain no foreground label; pass --labels to choose some');
   const cases: CaseResult[] = [];
   pairs.forEach((p, index) => {
-    const ref = readLabelImage(p.referenceFile, 'reference');
-    const pred = readLabelImage(p.predictionFile, 'prediction');
+    const ref = readLabelImage(store, p.referenceFile, 'reference');
+    const pred = readLabelImage(store, p.predictionFile, 'prediction');
     checkSameGeometry(pred, ref, p.predictionFile, p.referenceFile);
     const { volume, spacingZYX } = niftiToVolume(ref);
     const [, z, y, x] = volume.shape;
@@ -222,11 +221,11 @@ export function evaluateFolders(
  * layout: Dataset/labelsTr + Dataset/dataset.json). v2 {"name": label | [labels]} and v1 {"label": "name"}
  * are both read; anything unreadable gives undefined (names are cosmetic here).
  */
-export function datasetLabelNames(refDir: string): string[] | undefined {
-  for (const path of [join(refDir, 'dataset.json'), join(refDir, '..', 'dataset.json')]) {
+export function datasetLabelNames(store: FileStore, refDir: string): string[] | undefined {
+  for (const path of [store.join(refDir, 'dataset.json'), store.join(refDir, '..', 'dataset.json')]) {
     let labels: unknown;
     try {
-      labels = (JSON.parse(new TextDecoder().decode(readBytes(path))) as { labels?: unknown }).labels;
+      labels = (JSON.parse(readText(store, path)) as { labels?: unknown }).labels;
     } catch {
       continue;
     }

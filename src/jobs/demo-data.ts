@@ -1,15 +1,14 @@
 /**
- * Writes the demo's phantom dataset to disk in nnU-Net v2 raw layout:
+ * Writes the demo's phantom dataset into a FileStore in nnU-Net v2 raw layout:
  *   <root>/dataset.json, imagesTr/phantom_NNN_0000.nii.gz, labelsTr/phantom_NNN.nii.gz (training) and
  *   imagesTs/…, labelsTs/… (held out: never seen by planning or training).
  * Cases are written atomically, so an interrupted run never leaves a truncated file; a complete folder
  * written with the same parameters is reused (the phantoms are deterministic in their seed).
  */
-import { join } from 'node:path';
 import { generatePhantom, phantomDatasetJson, phantomNifti } from '../demo/phantom.js';
 import { writeNifti } from '../io/nifti.js';
 import type { ProgressListener } from '../util/progress.js';
-import { exists, readText, writeAtomic } from './fs.js';
+import { readText, type FileStore } from './store.js';
 
 export interface PhantomDatasetOptions {
   readonly numTraining: number;
@@ -29,7 +28,7 @@ export interface PhantomDatasetFiles {
 
 const STAMP = '.stunet-phantoms.json';
 
-export function writePhantomDataset(root: string, o: PhantomDatasetOptions): PhantomDatasetFiles {
+export function writePhantomDataset(store: FileStore, root: string, o: PhantomDatasetOptions): PhantomDatasetFiles {
   const ids = Array.from(
     { length: o.numTraining + o.numTest },
     (_, i) => `phantom_${String(i).padStart(3, '0')}`,
@@ -37,18 +36,21 @@ export function writePhantomDataset(root: string, o: PhantomDatasetOptions): Pha
   const trainingIds = ids.slice(0, o.numTraining);
   const testIds = ids.slice(o.numTraining);
   const stamp = JSON.stringify({ numTraining: o.numTraining, numTest: o.numTest, seed: o.seed, version: 1 });
-  if (exists(join(root, STAMP)) && readText(join(root, STAMP)) === stamp)
+  const join = (...parts: string[]): string => store.join(root, ...parts);
+  if (store.exists(join(STAMP)) && readText(store, join(STAMP)) === stamp)
     return { root, trainingIds, testIds, written: 0 };
   const total = ids.length;
   ids.forEach((id, i) => {
     o.onProgress?.({ stage: 'phantoms', done: i, total, message: id });
     const { image, label } = phantomNifti(generatePhantom(id, o.seed + i));
     const split = i < o.numTraining ? 'Tr' : 'Ts';
-    writeAtomic(join(root, `images${split}`, `${id}_0000.nii.gz`), writeNifti(image));
-    writeAtomic(join(root, `labels${split}`, `${id}.nii.gz`), writeNifti(label));
+    store.writeAll([
+      { path: join(`images${split}`, `${id}_0000.nii.gz`), data: writeNifti(image) },
+      { path: join(`labels${split}`, `${id}.nii.gz`), data: writeNifti(label) },
+    ]);
   });
   o.onProgress?.({ stage: 'phantoms', done: total, total });
-  writeAtomic(join(root, 'dataset.json'), phantomDatasetJson(o.numTraining, o.numTest));
-  writeAtomic(join(root, STAMP), stamp);
+  store.writeAll([{ path: join('dataset.json'), data: phantomDatasetJson(o.numTraining, o.numTest) }]);
+  store.writeAll([{ path: join(STAMP), data: stamp }]); // last: the folder is complete
   return { root, trainingIds, testIds, written: total };
 }

@@ -10,21 +10,44 @@
  * Layout of `out`: data/<dataset>/, train/ (plans.json, preprocessed/, fold_all/…), predictions/,
  * summary.json, progress.png, model-torch-v1/, demo.json (settings, timings, mean Dice).
  */
-import { copyFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { PHANTOM_LABELS } from '../demo/phantom.js';
 import type { Summary } from '../evaluation/index.js';
 import { summaryToJson } from '../evaluation/index.js';
 import type { ProgressListener } from '../util/progress.js';
-import { writePhantomDataset, type PhantomDatasetFiles } from './demo-data.js';
-import { evaluateFolders } from './evaluate-files.js';
-import { writeAtomic } from './fs.js';
-import { loadModelFrom, saveTorchCheckpoint } from './model-source.js';
-import { predictFile } from './predict-files.js';
-import { createPredictorNetwork } from '../jobs/network.js';
-import { nodeRuntime } from './runtime.js';
-import { trainRun } from './train-run.js';
+import type { LoadedModel } from '../model/loaded-model.js';
 import type { Vec3 } from '../util/vec3.js';
+import { writePhantomDataset, type PhantomDatasetFiles } from './demo-data.js';
+import { evaluateFolders } from './evaluate.js';
+import { loadModelFromStore, saveTorchCheckpointTo } from './model-files.js';
+import { createPredictorNetwork } from './network.js';
+import { predictCaseFile, type PredictHost } from './predict-files.js';
+import type { Runtime } from './runtime.js';
+
+/** The training run the demo asks of its host (Node: trainRun over the preprocessed cache on disk). */
+export interface DemoTrainRequest {
+  readonly datasetDir: string;
+  readonly outDir: string;
+  readonly dims: readonly number[];
+  readonly depth: readonly number[];
+  readonly pools: readonly Vec3[];
+  readonly patch: Vec3;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly iters: number;
+  readonly valBatches: number;
+  readonly seed: number;
+  readonly threads?: number;
+  readonly onProgress?: ProgressListener;
+  readonly log: (line: string) => void;
+}
+
+export interface DemoHost extends PredictHost {
+  readonly runtime: Runtime;
+  /** Trains fold 'all' and returns the model folder and the fold folder (with progress.png). */
+  train(request: DemoTrainRequest): Promise<{ readonly modelDir: string; readonly foldDir: string }>;
+  /** Extra options of every predicted case (Node: where the stitching ring lives). */
+  readonly predictOptions?: Omit<Parameters<typeof predictCaseFile>[5], 'preview' | 'statistics'>;
+}
 
 export const DEMO_DATASET = 'Dataset900_StunetPhantoms';
 
@@ -74,8 +97,10 @@ export interface DemoResult {
   readonly seconds: Record<string, number>;
 }
 
-export async function runDemo(o: DemoOptions): Promise<DemoResult> {
-  const out = resolve(o.out);
+export async function runDemo(host: DemoHost, o: DemoOptions): Promise<DemoResult> {
+  const { store } = host;
+  const out = o.out;
+  const join = (...parts: string[]): string => store.join(...parts);
   const log = o.log ?? ((): void => undefined);
   const seconds: Record<string, number> = {};
   const timed = async <T>(stage: string, f: () => T | Promise<T>): Promise<T> => {
@@ -87,7 +112,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const seed = o.seed ?? DEMO_DEFAULTS.seed;
   const datasetDir = join(out, 'data', DEMO_DATASET);
   const dataset = await timed('phantoms', () =>
-    writePhantomDataset(datasetDir, {
+    writePhantomDataset(store, datasetDir, {
       numTraining: o.numTraining ?? DEMO_DEFAULTS.numTraining,
       numTest: o.numTest ?? DEMO_DEFAULTS.numTest,
       seed: 1000 + seed * 100,
@@ -103,10 +128,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   const trainDir = join(out, 'train');
   const trained = await timed('train', () =>
-    trainRun({
+    host.train({
       datasetDir,
       outDir: trainDir,
-      scale: 'S',
       dims: DEMO_DEFAULTS.dims,
       depth: DEMO_DEFAULTS.dims.map(() => 1),
       pools: DEMO_DEFAULTS.pools,
@@ -115,11 +139,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       epochs: o.epochs ?? DEMO_DEFAULTS.epochs,
       iters: o.iters ?? DEMO_DEFAULTS.iters,
       valBatches: DEMO_DEFAULTS.valBatches,
-      fold: 'all',
       seed,
-      backend: 'wasm',
-      fingerprintSamples: 'all',
-      finalValidation: false,
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       log,
@@ -129,56 +149,57 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   log(`trained model: ${modelDir}`);
 
   const predDir = join(out, 'predictions');
-  const model = loadModelFrom(modelDir);
-  await timed('predict', async () => {
-    const predictor = await createPredictorNetwork(model, 'ort', nodeRuntime, o.threads === undefined ? {} : { threads: o.threads });
-    try {
-      for (const [i, id] of dataset.testIds.entries()) {
-        o.onProgress?.({ stage: 'predict', done: i, total: dataset.testIds.length, message: id });
-        await predictFile(
-          join(datasetDir, 'imagesTs', `${id}_0000.nii.gz`),
-          join(predDir, `${id}.nii.gz`),
-          model,
-          predictor.network,
-          { preview: true, statistics: true },
-        );
-      }
-      o.onProgress?.({ stage: 'predict', done: dataset.testIds.length, total: dataset.testIds.length });
-    } finally {
-      await predictor.close();
-    }
-  });
+  const model = loadModelFromStore(store, modelDir);
+  await timed('predict', () => predictHeldOut(host, model, datasetDir, predDir, dataset.testIds, o));
 
   const evaluated = await timed('evaluate', () =>
-    evaluateFolders(predDir, join(datasetDir, 'labelsTs'), {
+    evaluateFolders(store, predDir, join(datasetDir, 'labelsTs'), {
       labelsOrRegions: PHANTOM_LABELS.slice(1).map((_, i) => i + 1),
       nsdToleranceMm: DEMO_DEFAULTS.nsdToleranceMm,
     }),
   );
   const summaryPath = join(out, 'summary.json');
-  writeAtomic(summaryPath, summaryToJson(evaluated.summary));
-  copyFileSync(join(trained.foldDir, 'progress.png'), join(out, 'progress.png'));
+  store.writeAll([
+    { path: summaryPath, data: summaryToJson(evaluated.summary) },
+    { path: join(out, 'progress.png'), data: store.read(join(trained.foldDir, 'progress.png'), 'training curve') },
+  ]);
   await timed('export', () =>
-    saveTorchCheckpoint(model, join(out, 'model-torch-v1', 'demo.model'), 'torch-v1'),
+    saveTorchCheckpointTo(store, model, join(out, 'model-torch-v1', 'demo.model'), 'torch-v1'),
   );
   const meanDice = evaluated.summary.foreground_mean.Dice ?? null;
-  writeAtomic(
-    join(out, 'demo.json'),
-    `${JSON.stringify(
-      {
-        settings: {
-          ...DEMO_DEFAULTS,
-          epochs: o.epochs ?? DEMO_DEFAULTS.epochs,
-          iters: o.iters ?? DEMO_DEFAULTS.iters,
-          seed,
-        },
-        meanDice,
-        seconds,
-        files: { dataset: datasetDir, model: modelDir, predictions: predDir, summary: summaryPath },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const settings = { ...DEMO_DEFAULTS, epochs: o.epochs ?? DEMO_DEFAULTS.epochs, iters: o.iters ?? DEMO_DEFAULTS.iters, seed };
+  const files = { dataset: datasetDir, model: modelDir, predictions: predDir, summary: summaryPath };
+  store.writeAll([
+    { path: join(out, 'demo.json'), data: `${JSON.stringify({ settings, meanDice, seconds, files }, null, 2)}\n` },
+  ]);
   return { out, dataset, modelDir, summaryPath, summary: evaluated.summary, meanDice, seconds };
+}
+
+/** `stunet predict` on the held-out phantoms, with previews and statistics. */
+async function predictHeldOut(
+  host: DemoHost,
+  model: LoadedModel,
+  datasetDir: string,
+  predDir: string,
+  testIds: readonly string[],
+  o: DemoOptions,
+): Promise<void> {
+  const join = (...parts: string[]): string => host.store.join(...parts);
+  const predictor = await createPredictorNetwork(model, 'ort', host.runtime, o.threads === undefined ? {} : { threads: o.threads });
+  try {
+    for (const [i, id] of testIds.entries()) {
+      o.onProgress?.({ stage: 'predict', done: i, total: testIds.length, message: id });
+      await predictCaseFile(
+        host,
+        join(datasetDir, 'imagesTs', `${id}_0000.nii.gz`),
+        join(predDir, `${id}.nii.gz`),
+        model,
+        predictor.network,
+        { ...host.predictOptions, preview: true, statistics: true },
+      );
+    }
+    o.onProgress?.({ stage: 'predict', done: testIds.length, total: testIds.length });
+  } finally {
+    await predictor.close();
+  }
 }

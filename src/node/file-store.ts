@@ -1,0 +1,20 @@
+/** The FileStore of the Node host: the disk, with atomic multi-file writes (src/node/fs.ts). */
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { FileStore } from '../jobs/store.js';
+import { fail } from '../util/errors.js';
+import { exists, isDirectory, readBytes, writeAllAtomic } from './fs.js';
+
+export const nodeStore: FileStore = {
+  read: readBytes,
+  exists,
+  isDirectory,
+  list(dir) {
+    if (!isDirectory(dir)) fail('NOT_FOUND', `folder '${dir}' does not exist or is not a folder`);
+    return readdirSync(dir).sort();
+  },
+  writeAll: writeAllAtomic,
+  join,
+  dirname,
+  basename,
+};
