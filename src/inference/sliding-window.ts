@@ -20,8 +20,8 @@ import type { ProgressListener } from '../util/progress.js';
 import { computeGaussianV2, getGaussianV1 } from './gaussian.js';
 import { computeStepsForSlidingWindow, padToPatch, type Padding } from './steps.js';
 import { type AccumulationPrecision, type RingStoreFactory, type Slab, SlabAccumulator } from './stitcher.js';
-import { softmaxAccumulate, type ClassHead, type SoftmaxScratch } from './head.js';
-import { flipSpatial, mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
+import { addTileThroughHead, TTA_FEATURE_BUDGET_BYTES } from './head-tile.js';
+import { mirrorPasses, predictMirrored, type NetworkFn } from './tta.js';
 import type { Vec3 } from '../util/vec3.js';
 
 /**
@@ -82,10 +82,16 @@ export interface InputVolume {
   readonly shape: readonly number[];
 }
 
-function checkOptions(input: InputVolume, opts: SlidingWindowOptions): [number, number, number, number] {
-  if (input.shape.length !== 4)
+export { TTA_FEATURE_BUDGET_BYTES };
+
+/** (C, Z, Y, X). */
+type Shape4 = readonly [number, number, number, number];
+
+function checkOptions(input: InputVolume, opts: SlidingWindowOptions): Shape4 {
+  const [C, Z, Y, X] = input.shape;
+  if (input.shape.length !== 4 || C === undefined || Z === undefined || Y === undefined || X === undefined)
     fail('BAD_INPUT', `sliding window input must be (C, Z, Y, X), got [${input.shape.join(', ')}]`);
-  const shape = input.shape as [number, number, number, number];
+  const shape: Shape4 = [C, Z, Y, X];
   if (shape.reduce((a, b) => a * b, 1) !== input.data.length)
     fail('SHAPE_MISMATCH', 'input data length does not match its shape');
   if (opts.mode === 'v1' && opts.accumulation === 'float16')
@@ -105,14 +111,8 @@ function importanceMap(opts: SlidingWindowOptions, tiles: number): Float32Array 
 }
 
 /** The (1, C, pz, py, px) tile at padded offset (z0, y0, x0); zeros where it covers padding. */
-function extractTile(
-  input: InputVolume,
-  shape: readonly number[],
-  low: Vec3,
-  start: Vec3,
-  patch: Vec3,
-): Tensor {
-  const [C, Z, Y, X] = shape as [number, number, number, number];
+function extractTile(input: InputVolume, shape: Shape4, low: Vec3, start: Vec3, patch: Vec3): Tensor {
+  const [C, Z, Y, X] = shape;
   const [pz, py, px] = patch;
   const out = new Float32Array(C * pz * py * px);
   const xFrom = Math.max(0, start[2] - low[2]);
@@ -228,151 +228,6 @@ export async function slidingWindowPredict(
   } finally {
     acc?.close();
   }
-}
-
-/** Tile planes per head application: bounds the (K, planes, py, px) logits/probability/sum buffers. */
-const HEAD_PLANES = 1;
-
-/**
- * Default ttaFeatureBudgetBytes: 0, passes always streamed. Holding 8 passes at 128³ costs 1 GiB for S
- * (C 16), 2 GiB for B (C 32), 4 GiB for L (C 64); streaming them measured about the same time (S one tile:
- * 56.6 s vs 56.3 s held; B: 137 s vs 129 s; see the README).
- */
-export const TTA_FEATURE_BUDGET_BYTES = 0;
-
-/**
- * One tile through a feature network (1×1×1 head commutes with flips, so each pass's feature map is
- * flipped back first), then per run of HEAD_PLANES planes: logits = head(features), v1 softmax per pass
- * averaged (1/n each, pass order) or v2 logits averaged, Gaussian-weighted into the accumulator: the same
- * per-voxel arithmetic as predictMirrored + SlabAccumulator.add on a logit network. With a fused head
- * (`accumulateSoftmax`, v1) the head model updates the accumulator's block of sums directly, either with
- * all passes held together (`streamPasses` false: v1's mean-then-weight order) or one pass at a time as
- * soon as it is computed (sums += (g/P) · softmax_p; only one feature map exists; the Gaussian goes into
- * the weight sums with the first pass, so later passes read the sums the earlier ones wrote).
- */
-async function addTileThroughHead(
-  network: NetworkFn,
-  head: ClassHead,
-  tile: Tensor,
-  opts: {
-    readonly passes: readonly (readonly number[])[];
-    readonly aggregation: 'v1' | 'v2';
-    readonly beforeCall: () => void;
-  },
-  acc: SlabAccumulator,
-  weight: Float32Array | null,
-  at: Vec3,
-  patch: Vec3,
-  streamPasses: boolean,
-): Promise<void> {
-  const [pz, py, px] = patch;
-  const C = head.channels;
-  const K = head.classes;
-  if (K !== acc.classes) fail('SHAPE_MISMATCH', `the class head has ${K} classes, earlier ${acc.classes}`);
-  const n = opts.passes.length;
-  const planeVoxels = py * px;
-  const tileVoxels = pz * planeVoxels;
-  const chunkBuffer = (): Float32Array => new Float32Array(C * Math.min(HEAD_PLANES, pz) * planeVoxels);
-  const pass = (axes: readonly number[]): Promise<Float32Array> => {
-    opts.beforeCall();
-    return passFeatures(network, tile, axes, C, patch);
-  };
-  const fused = opts.aggregation === 'v1' ? head.accumulateSoftmax?.bind(head) : undefined;
-  if (fused !== undefined) {
-    // sums += headWeight · mean of softmax(head(features)) over `features`, plane run by plane run
-    const fusedPlanes = async (
-      features: readonly Float32Array[],
-      headWeight: Float32Array | null,
-      addWeights: boolean,
-    ): Promise<void> => {
-      const chunks = features.map(chunkBuffer);
-      for (let z = 0; z < pz; z += HEAD_PLANES) {
-        const from = z * planeVoxels;
-        const nv = Math.min(HEAD_PLANES, pz - z) * planeVoxels;
-        const fs = features.map((f, i) =>
-          featureChunk(f, C, tileVoxels, from, nv, chunks[i] as Float32Array),
-        );
-        const sums = acc.begin(at[0], at[1], at[2], patch, z, z + nv / planeVoxels);
-        const g = headWeight === null ? null : headWeight.subarray(from, from + nv);
-        acc.commit(await fused(fs, nv, g, sums), weight, addWeights);
-      }
-    };
-    if (!streamPasses || n === 1) {
-      const features: Float32Array[] = [];
-      for (const axes of opts.passes) features.push(await pass(axes));
-      await fusedPlanes(features, weight, true);
-      return;
-    }
-    // g/P per voxel (exact in float32 for P a power of two, as mirror passes are)
-    const scaled = new Float32Array(tileVoxels);
-    for (let i = 0; i < tileVoxels; i++) scaled[i] = (weight === null ? 1 : (weight[i] as number)) / n;
-    for (const [p, axes] of opts.passes.entries()) await fusedPlanes([await pass(axes)], scaled, p === 0);
-    return;
-  }
-  const features: Float32Array[] = [];
-  for (const axes of opts.passes) features.push(await pass(axes));
-  const chunks = features.map(chunkBuffer);
-  let values: Float32Array | null = null;
-  let scratch: SoftmaxScratch | null = null;
-  for (let z = 0; z < pz; z += HEAD_PLANES) {
-    const dz = Math.min(HEAD_PLANES, pz - z);
-    const nv = dz * planeVoxels;
-    if (values === null || values.length !== K * nv) values = new Float32Array(K * nv);
-    else values.fill(0);
-    for (let i = 0; i < features.length; i++) {
-      const chunk = featureChunk(
-        features[i] as Float32Array,
-        C,
-        tileVoxels,
-        z * planeVoxels,
-        nv,
-        chunks[i] as Float32Array,
-      );
-      const logits = await head.apply(chunk, [dz, py, px]);
-      if (opts.aggregation === 'v2') {
-        for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) + (logits[j] as number);
-        continue;
-      }
-      scratch = softmaxAccumulate(logits, K, nv, 1 / n, values, scratch);
-    }
-    if (opts.aggregation === 'v2')
-      for (let j = 0; j < values.length; j++) values[j] = (values[j] as number) / n;
-    acc.addPlanes(values, weight, at[0], at[1], at[2], patch, z, z + dz);
-  }
-}
-
-/** The (C, n) chunk of tile planes [z, z + dz) of a (C, pz, py, px) feature map, into `into`. */
-function featureChunk(
-  f: Float32Array,
-  C: number,
-  tileVoxels: number,
-  from: number,
-  n: number,
-  into: Float32Array,
-): Float32Array {
-  const chunk = into.subarray(0, C * n);
-  for (let c = 0; c < C; c++) chunk.set(f.subarray(c * tileVoxels + from, c * tileVoxels + from + n), c * n);
-  return chunk;
-}
-
-/** One pass of a tile through the feature network, flipped back: (C, pz, py, px) features. */
-async function passFeatures(
-  network: NetworkFn,
-  tile: Tensor,
-  axes: readonly number[],
-  C: number,
-  patch: Vec3,
-): Promise<Float32Array> {
-  const [pz, py, px] = patch;
-  const o = (await network(flipSpatial(tile, axes)))[0];
-  if (o === undefined) fail('RUNTIME', 'the network returned no output');
-  const [on, oc, oz, oy, ox] = o.shape;
-  if (o.shape.length !== 5 || on !== 1 || oc !== C || oz !== pz || oy !== py || ox !== px)
-    fail(
-      'SHAPE_MISMATCH',
-      `feature output [${o.shape.join(', ')}] does not match (1, ${C}, ${pz}, ${py}, ${px})`,
-    );
-  return flipSpatial(o, axes).data;
 }
 
 /**
