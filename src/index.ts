@@ -32,7 +32,7 @@ export {
 // Images and arrays
 export * as nifti from './io/nifti.js';
 export { readNifti, writeNifti, type NiftiImage } from './io/nifti.js';
-export { niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
+export { createNifti, niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
 export type { Volume } from './io/volume.js';
 export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
@@ -73,7 +73,7 @@ export { polyLr } from './training/schedule.js';
 export { generatePhantom } from './demo/phantom.js';
 
 // Jobs: orchestration over a host's Runtime (called by the CLI, the browser app, the queue worker)
-export type { Runtime } from './jobs/runtime.js';
+export { engineRuntime, type Runtime } from './jobs/runtime.js';
 export {
   createNetworkRunner,
   createPredictorNetwork,

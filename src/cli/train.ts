@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import { isScaleName } from '../model/scales.js';
-import { trainRun, type TrainRunOptions } from '../node/train-run.js';
+import { trainRun, type TrainRunOptions } from '../node/train-host.js';
 import { FINETUNE_LR } from '../training/finetune.js';
 import { consoleProgress } from '../util/progress.js';
 import { parseIntList, parsePoolList, parsePositiveInt, parseVec3 } from './args.js';

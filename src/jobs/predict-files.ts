@@ -24,8 +24,6 @@ export interface PredictHost {
   readonly store: FileStore;
   /** A sink for `<stem>_probabilities.npy` (default: built in memory, written through the store). */
   probabilitySink?(path: string): ProbabilitySink;
-  /** Called once per output folder before its first case (Node: remove a killed run's temporaries). */
-  prepareFolder?(dir: string): void;
 }
 
 export interface PredictFileOptions extends Omit<PredictCaseOptions, 'onProbabilities'> {
@@ -86,7 +84,7 @@ export async function predictCaseFile(
   const { store } = host;
   const bytes = store.read(input, 'input image');
   const outDir = store.dirname(output);
-  host.prepareFolder?.(outDir);
+  store.cleanFolder?.(outDir); // outputs of an earlier run killed mid-write
   const probsPath = store.join(outDir, `${niftiStem(output)}_probabilities.npy`);
   const probs =
     opts.saveProbabilities === true

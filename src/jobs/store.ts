@@ -17,8 +17,20 @@ export interface FileStore {
   isDirectory(path: string): boolean;
   /** Entry names of a folder, sorted; a NOT_FOUND error when it is not a folder. */
   list(dir: string): string[];
+  /** Bytes of a file, or −1 when there is none. */
+  size(path: string): number;
   /** Writes every file or none: temporary names first, renamed into place when all are written. */
   writeAll(files: readonly StoredFile[]): void;
+  /** Removes a file or a folder with everything in it; a missing path is no error. */
+  remove(path: string): void;
+  /** Moves a file or folder (replacing an existing file; a folder target must not exist). */
+  rename(from: string, to: string): void;
+  makeDir(path: string): void;
+  /**
+   * Removes what a writer killed mid-write left in `dir` (temporary files of atomic writes whose writer
+   * is gone), keeping those of live writers. Stores that write in one step have nothing to clean.
+   */
+  cleanFolder?(dir: string): void;
   join(...parts: string[]): string;
   dirname(path: string): string;
   basename(path: string): string;
@@ -84,6 +96,36 @@ export class MemoryStore implements FileStore {
     const names = new Set<string>();
     for (const k of this.files.keys()) if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split('/')[0] ?? '');
     return [...names].sort();
+  }
+
+  size(path: string): number {
+    return this.files.get(joinPosix([path]))?.length ?? -1;
+  }
+
+  remove(path: string): void {
+    const key = joinPosix([path]);
+    this.files.delete(key);
+    for (const k of [...this.files.keys()]) if (k.startsWith(`${key}/`)) this.files.delete(k);
+  }
+
+  rename(from: string, to: string): void {
+    const a = joinPosix([from]);
+    const b = joinPosix([to]);
+    if (!this.exists(a)) fail('NOT_FOUND', `cannot rename '${from}': it does not exist`);
+    if (this.isDirectory(b)) fail('RUNTIME', `cannot rename '${from}' to '${to}': the target is a folder`);
+    for (const [k, d] of [...this.files]) {
+      if (k === a) {
+        this.files.delete(k);
+        this.files.set(b, d);
+      } else if (k.startsWith(`${a}/`)) {
+        this.files.delete(k);
+        this.files.set(b + k.slice(a.length), d);
+      }
+    }
+  }
+
+  makeDir(): void {
+    // folders exist where files lie below them
   }
 
   writeAll(files: readonly StoredFile[]): void {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { runDemo, type DemoHost, type DemoOptions, type DemoResult } from '../jobs/demo.js';
 import { nodePredictHost, ringStoreFor } from './predict-files.js';
 import { nodeRuntime } from './runtime.js';
-import { trainRun } from './train-run.js';
+import { trainRun } from './train-host.js';
 
 export const nodeDemoHost: DemoHost = {
   ...nodePredictHost(),

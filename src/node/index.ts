@@ -27,5 +27,5 @@ export {
 } from './predict-files.js';
 export { nodeStore } from './file-store.js';
 export { readDatasetDir, validateDatasetDir, fingerprintDatasetDir, convertMsd, convertTotalseg } from './dataset-files.js';
-export { trainRun, type TrainRunOptions, type TrainRunResult } from './train-run.js';
+export { trainRun, type TrainRunOptions, type TrainRunResult } from './train-host.js';
 export { nodeDemoHost, runDemoOnDisk } from './demo-host.js';

@@ -20,7 +20,8 @@ import {
   type LoaderConfig,
   type PreprocessedCase,
 } from '../training/loader.js';
-import { CachedCaseSource, type CachedCaseInfo } from './preprocessed-cache-reader.js';
+import type { CachedCaseInfo } from '../jobs/cache-files.js';
+import { CachedCaseSource } from './preprocessed-cache-reader.js';
 
 /** A case for the workers: in memory (shared with them), or in the cache on disk (opened by each). */
 export type WorkerCase = PreprocessedCase | CachedCaseInfo;

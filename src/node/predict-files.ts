@@ -31,7 +31,7 @@ import {
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
 import { nodeStore } from './file-store.js';
-import { removeStaleTemps, tempName } from './fs.js';
+import { tempName } from './fs.js';
 
 /** Node options on top of the job's: where the stitching ring lives. */
 export interface NodePredictOptions extends JobPredictOptions {
@@ -161,9 +161,6 @@ export function nodePredictHost(): PredictHost {
   return {
     store: nodeStore,
     probabilitySink: (path) => new ProbabilityNpyWriter(path),
-    prepareFolder: (dir) => {
-      removeStaleTemps(dir); // outputs of an earlier run killed mid-write
-    },
   };
 }
 

@@ -1,78 +1,18 @@
 /**
- * Reading the preprocessed cache (src/node/preprocessed-cache.ts writes it): boxes of a case with
- * positioned reads of just the rows they cover (CachedCaseReader, CachedCaseSource), or a whole case
- * into memory (loadCachedCase). Kept apart from the writer so loader workers load only this.
+ * Boxes of a preprocessed cache's case read from disk with positioned reads of just the rows they cover
+ * (CachedCaseReader, CachedCaseSource): the Node host's patch reader (files: src/jobs/cache-files.ts).
+ * Kept apart from the writer so loader workers load only this.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sample } from '../augmentation/sample.js';
+import { cachedCasePaths, cachedInfoOf, readCachedProperties, segBytesOf, type CachedCaseInfo } from '../jobs/cache-files.js';
+import type { CachedCaseProperties } from '../preprocessing/cache.js';
+import type { CaseSource } from '../training/loader.js';
 import { fail } from '../util/errors.js';
-import { parseCachedProperties, type CachedCaseProperties, type SegDtype } from '../preprocessing/cache.js';
-import type { CaseSource, PreprocessedCase } from '../training/loader.js';
 import { isLittleEndian } from '../util/endian.js';
-import { exists, readBytes, readText } from './fs.js';
 import type { Vec3 } from '../util/vec3.js';
-
-const segExtOf = (dtype: SegDtype): string => (dtype === 'int8' ? 'i8' : 'i16');
-const segBytesOf = (dtype: SegDtype): number => (dtype === 'int8' ? 1 : 2);
-
-/** The files of case `key` in cache `dir` (seg extension from its dtype). */
-export function cachedCasePaths(
-  dir: string,
-  key: string,
-  segDtype: SegDtype = 'int16',
-): { json: string; data: string; seg: string } {
-  return {
-    json: join(dir, `${key}.json`),
-    data: join(dir, `${key}.f32`),
-    seg: join(dir, `${key}.${segExtOf(segDtype)}`),
-  };
-}
-
-/**
- * What opening a cached case needs, without its class locations (structured-cloneable: the training
- * thread reads it once and hands it to the loader workers).
- */
-export interface CachedCaseInfo {
-  readonly dir: string;
-  readonly key: string;
-  readonly channels: number;
-  readonly shapeZYX: Vec3;
-  readonly segDtype: SegDtype;
-  /** Bytes of data + seg on disk. */
-  readonly bytes: number;
-}
-
-function readProperties(dir: string, key: string): CachedCaseProperties {
-  const json = cachedCasePaths(dir, key).json;
-  return parseCachedProperties(readText(json, 'cached case'), json);
-}
-
-function infoOf(dir: string, key: string, p: CachedCaseProperties): CachedCaseInfo {
-  const [n0, n1, n2] = p.shapeZYX;
-  const n = n0 * n1 * n2;
-  return {
-    dir,
-    key,
-    channels: p.channels,
-    shapeZYX: [n0, n1, n2],
-    segDtype: p.segDtype,
-    bytes: n * (4 * p.channels + segBytesOf(p.segDtype)),
-  };
-}
-
-/** Reads `<key>.json` and checks that the arrays on disk have the sizes it states. */
-export function cachedCaseInfo(dir: string, key: string): CachedCaseInfo {
-  const p = readProperties(dir, key);
-  const info = infoOf(dir, key, p);
-  const f = cachedCasePaths(dir, key, p.segDtype);
-  const [n0, n1, n2] = info.shapeZYX;
-  const n = n0 * n1 * n2;
-  const size = (path: string): number => (exists(path) ? statSync(path).size : -1);
-  if (size(f.data) !== 4 * n * info.channels || size(f.seg) !== n * segBytesOf(info.segDtype))
-    fail('BAD_INPUT', `cached case ${key}: array sizes do not match its properties`);
-  return info;
-}
+import { nodeStore } from './file-store.js';
 
 function readFully(fd: number, into: Uint8Array, position: number): void {
   let done = 0;
@@ -154,7 +94,7 @@ function readBoxFrom(
 
 function openCase(info: CachedCaseInfo): { dataFd: number; segFd: number } {
   if (!isLittleEndian()) fail('UNSUPPORTED', 'the preprocessed cache needs a little-endian host');
-  const f = cachedCasePaths(info.dir, info.key, info.segDtype);
+  const f = cachedCasePaths(nodeStore, info.dir, info.key, info.segDtype);
   const dataFd = openSync(f.data, 'r');
   try {
     return { dataFd, segFd: openSync(f.seg, 'r') };
@@ -177,8 +117,8 @@ export class CachedCaseReader {
     key: string,
     private readonly rowSkipLimit = ROW_SKIP_LIMIT,
   ) {
-    this.properties = readProperties(dir, key);
-    this.fds = openCase(infoOf(dir, key, this.properties));
+    this.properties = readCachedProperties(nodeStore, dir, key);
+    this.fds = openCase(cachedInfoOf(dir, key, this.properties));
   }
 
   /** The box [lower, lower + size) as a Sample (see readBoxFrom). */
@@ -208,7 +148,7 @@ function classLocationsOf(dir: string, key: string): ReadonlyMap<number, Int32Ar
     locationCache.set(id, hit);
     return hit;
   }
-  const p = readProperties(dir, key);
+  const p = readCachedProperties(nodeStore, dir, key);
   const m = new Map<number, Int32Array>();
   for (const [k, v] of Object.entries(p.classLocations)) m.set(Number(k), Int32Array.from(v));
   locationCache.set(id, m);
@@ -249,19 +189,3 @@ export class CachedCaseSource implements CaseSource {
   }
 }
 
-/** A whole cached case as the in-memory loader takes it. */
-export function loadCachedCase(dir: string, key: string): PreprocessedCase {
-  const p = readProperties(dir, key);
-  const f = cachedCasePaths(dir, key, p.segDtype);
-  const raw = readBytes(f.data, 'cached data');
-  const segRaw = readBytes(f.seg, 'cached seg');
-  const data = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const segBuf = segRaw.buffer.slice(segRaw.byteOffset, segRaw.byteOffset + segRaw.byteLength);
-  const seg = p.segDtype === 'int8' ? new Int8Array(segBuf) : new Int16Array(segBuf);
-  const n = p.shapeZYX[0] * p.shapeZYX[1] * p.shapeZYX[2];
-  if (data.length !== n * p.channels || seg.length !== n)
-    fail('BAD_INPUT', `cached case ${key}: array sizes do not match its properties`);
-  const classLocations = new Map<number, number[]>();
-  for (const [k, v] of Object.entries(p.classLocations)) classLocations.set(Number(k), v);
-  return { key, channels: p.channels, shapeZYX: p.shapeZYX, data, seg, classLocations };
-}

@@ -1,160 +1,23 @@
-/**
- * The preprocessed cache on disk: `<dir>/<case>.f32` (C, Z, Y, X) float32 LE, `<case>.i8|.i16` (Z, Y, X)
- * and `<case>.json` (CachedCaseProperties), plus `cache.json` naming the plans. Writing is idempotent: a
- * case whose JSON carries the same plans identifier (and whose arrays exist) is skipped. Reading (by box,
- * or whole cases) is src/node/preprocessed-cache-reader.ts, re-exported here.
- */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fail } from '../util/errors.js';
+/** The preprocessed cache on disk: the cache jobs over the Node FileStore, and the positioned box reader. */
 import type { DatasetDescription } from '../io/dataset.js';
-import type { NiftiImage } from '../io/nifti.js';
-import { niftiToVolume } from '../io/nifti-volume.js';
-import type { Volume } from '../io/volume.js';
-import { defaultMeta } from '../model/loaded-model.js';
-import type { NnunetPlans } from '../planning/plans.js';
-import {
-  parseCachedProperties,
-  plansIdentifier,
-  preprocessTrainingCase,
-  type CachedCaseProperties,
-} from '../preprocessing/cache.js';
+import * as files from '../jobs/cache-files.js';
+import * as cache from '../jobs/preprocessed-cache.js';
 import type { PreprocessPlans } from '../preprocessing/pipeline.js';
-import { deriveSeed } from '../augmentation/rng.js';
-import { isLittleEndian } from '../util/endian.js';
+import type { PreprocessedCase } from '../training/loader.js';
 import type { ProgressListener } from '../util/progress.js';
-import { readCase } from './dataset-files.js';
-import { exists, readText, removeStaleTemps, writeAllAtomic, writeAtomic } from './fs.js';
-import { cachedCasePaths } from './preprocessed-cache-reader.js';
-import { modelDefaults } from '../inference/model-defaults.js';
-import type { Vec3 } from '../util/vec3.js';
+import { nodeStore } from './file-store.js';
 
-/** Seed of the class-location sampling (nnU-Net uses 1234); case i gets deriveSeed(seed, i). */
-export const CLASS_LOCATION_SEED = 1234;
+export { CachedCaseReader, CachedCaseSource } from './preprocessed-cache-reader.js';
+export { preprocessPlansFromNnunet, type CacheReport } from '../jobs/preprocessed-cache.js';
+export type { CachedCaseInfo } from '../jobs/cache-files.js';
 
-/**
- * The preprocessing a v2 plans object asks for, read exactly as `stunet predict` reads the plans in a
- * model folder's meta (modelDefaults), so training and prediction preprocess the same way.
- */
-export function preprocessPlansFromNnunet(plans: NnunetPlans, configuration = '3d_fullres'): PreprocessPlans {
-  const meta = {
-    ...defaultMeta('stunet'),
-    plans: plans as unknown as NonNullable<ReturnType<typeof defaultMeta>['plans']>,
-    configuration,
-  };
-  const arch = {
-    inputChannels: 1,
-    numClasses: 2,
-    depth: [],
-    dims: [],
-    poolOpKernelSizes: [],
-    convKernelSizes: [],
-  };
-  return modelDefaults({ arch, weights: new Map(), meta }).plans;
-}
+export const cachedCaseInfo = (dir: string, key: string): files.CachedCaseInfo => files.cachedCaseInfo(nodeStore, dir, key);
+export const loadCachedCase = (dir: string, key: string): PreprocessedCase => files.loadCachedCase(nodeStore, dir, key);
 
-export {
-  CachedCaseReader,
-  CachedCaseSource,
-  cachedCaseInfo,
-  cachedCasePaths,
-  loadCachedCase,
-  type CachedCaseInfo,
-} from './preprocessed-cache-reader.js';
-
-function bytesOf(a: Float32Array | Int8Array | Int16Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** The case's properties when it is done with these plans; null when it must be (re)made. */
-export function cachedCaseIfCurrent(dir: string, key: string, plansId: string): CachedCaseProperties | null {
-  const jsonPath = join(dir, `${key}.json`);
-  if (!exists(jsonPath)) return null;
-  let p: CachedCaseProperties;
-  try {
-    p = parseCachedProperties(readText(jsonPath), jsonPath);
-  } catch {
-    return null;
-  }
-  if (p.plansId !== plansId) return null;
-  const f = cachedCasePaths(dir, key, p.segDtype);
-  const n = p.shapeZYX[0] * p.shapeZYX[1] * p.shapeZYX[2];
-  const bytes = (path: string): number => (exists(path) ? statSync(path).size : -1);
-  if (bytes(f.data) !== 4 * n * p.channels || bytes(f.seg) !== n * (p.segDtype === 'int8' ? 1 : 2))
-    return null;
-  return p;
-}
-
-export interface CacheReport {
-  readonly keys: string[];
-  readonly made: number;
-  readonly skipped: number;
-}
-
-/** A case's channels stacked into nnU-Net's (C, Z, Y, X), its spacing, and its label image. */
-export function readCaseVolume(
-  datasetDir: string,
-  c: DatasetDescription['cases'][number],
-): { volume: Volume; spacingZYX: Vec3; label: NiftiImage } {
-  const { images, label } = readCase(datasetDir, c);
-  const views = images.map((im) => niftiToVolume(im));
-  const first = views[0];
-  if (first === undefined) fail('NOT_FOUND', `${c.id}: no image files`);
-  const [, z, y, x] = first.volume.shape;
-  const vox = z * y * x;
-  const data = new Float32Array(views.length * vox);
-  views.forEach((v, ch) => {
-    if (v.volume.data.length !== vox) fail('SHAPE_MISMATCH', `${c.id}: channel ${ch} differs in shape`);
-    data.set(v.volume.data, ch * vox);
-  });
-  return { volume: { data, shape: [views.length, z, y, x] }, spacingZYX: first.spacingZYX, label };
-}
-
-/** Preprocesses every case of the dataset into `cacheDir` (idempotent). */
-export function preprocessDatasetToCache(
+export const preprocessDatasetToCache = (
   datasetDir: string,
   desc: DatasetDescription,
   plans: PreprocessPlans,
   cacheDir: string,
   opts: { onProgress?: ProgressListener; seed?: number } = {},
-): CacheReport {
-  if (!isLittleEndian()) fail('UNSUPPORTED', 'the preprocessed cache needs a little-endian host');
-  const plansId = plansIdentifier(plans);
-  removeStaleTemps(cacheDir); // leftovers of a run killed mid-write; other live runs' files are kept
-  const classes = desc.json.labels.allLabels.filter((v) => v > 0);
-  let made = 0;
-  let skipped = 0;
-  const keys: string[] = [];
-  desc.cases.forEach((c, i) => {
-    keys.push(c.id);
-    opts.onProgress?.({ stage: 'preprocess', done: i, total: desc.cases.length, message: c.id });
-    if (cachedCaseIfCurrent(cacheDir, c.id, plansId) !== null) {
-      skipped++;
-      return;
-    }
-    const { volume, spacingZYX, label } = readCaseVolume(datasetDir, c);
-    const seg = niftiToVolume(label).volume;
-    const [, z, y, x] = volume.shape;
-    if (seg.data.length !== z * y * x) fail('SHAPE_MISMATCH', `${c.id}: label shape differs from the image`);
-    const r = preprocessTrainingCase(
-      c.id,
-      volume,
-      { data: Int16Array.from(seg.data), shape: [1, z, y, x] },
-      spacingZYX,
-      plans,
-      classes,
-      deriveSeed(opts.seed ?? CLASS_LOCATION_SEED, i),
-    );
-    const f = cachedCasePaths(cacheDir, c.id, r.properties.segDtype);
-    // Arrays first, then the JSON that marks the case done.
-    writeAllAtomic([
-      { path: f.data, data: bytesOf(r.data) },
-      { path: f.seg, data: bytesOf(r.seg) },
-    ]);
-    writeAtomic(f.json, `${JSON.stringify(r.properties)}\n`);
-    made++;
-  });
-  writeAtomic(join(cacheDir, 'cache.json'), `${JSON.stringify({ plansId, plans, cases: keys }, null, 1)}\n`);
-  opts.onProgress?.({ stage: 'preprocess', done: desc.cases.length, total: desc.cases.length });
-  return { keys, made, skipped };
-}
+): cache.CacheReport => cache.preprocessDatasetToCache(nodeStore, datasetDir, desc, plans, cacheDir, opts);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadModelFrom } from '../../src/node/model-source.js';
-import { trainRun } from '../../src/node/train-run.js';
+import { trainRun } from '../../src/node/train-host.js';
 import { FINETUNE_LR, STEM_KEYS, transferPretrained } from '../../src/training/finetune.js';
 import { fixturePath } from '../helpers.js';
 import { syntheticCase, writeDataset } from '../planning/synthetic-dataset.js';

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import { initWeightsHe } from '../../src/model/init.js';
 import { defaultMeta } from '../../src/model/loaded-model.js';
 import { StuNet } from '../../src/model/stunet.js';
-import { removeLeftovers } from '../../src/node/train-checkpoints.js';
-import { checkpointDir, saveCheckpoint } from '../../src/node/train-run.js';
+import { checkpointDir, removeLeftovers, saveCheckpoint } from '../../src/jobs/train-checkpoints.js';
+import { nodeStore } from '../../src/node/file-store.js';
 import { initialTrainerState, parseTrainerState } from '../../src/training/checkpointing.js';
 import { niceStep, renderCurve } from '../../src/training/curve.js';
 import { SgdOptimizer } from '../../src/training/optimizer.js';
@@ -29,26 +29,26 @@ test('checkpoints: folder swap leaves no partial folder; a crash between the mov
   const fold = tempDir();
   const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
   const s0 = initialTrainerState(3, 2, 1);
-  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), s0);
-  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 1 });
+  saveCheckpoint(nodeStore, fold, 'checkpoint_latest', model, new SgdOptimizer(), s0);
+  saveCheckpoint(nodeStore, fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 1 });
   assert.deepEqual(readdirSync(fold), ['checkpoint_latest']);
-  const dir = checkpointDir(fold, 'checkpoint_latest');
+  const dir = checkpointDir(nodeStore, fold, 'checkpoint_latest');
   assert.equal(parseTrainerState(readFileSync(join(dir, 'trainer_state.json'), 'utf8')).epoch, 1);
   // simulate a kill after "move the old one away" and before "move the new one in"
   renameSync(join(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
   mkdirSync(join(fold, 'checkpoint_latest.partial'));
-  assert.equal(checkpointDir(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
-  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
+  assert.equal(checkpointDir(nodeStore, fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
+  saveCheckpoint(nodeStore, fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
   assert.ok(!existsSync(join(fold, 'checkpoint_latest.partial')));
-  assert.throws(() => checkpointDir(fold, 'checkpoint_best'), /no checkpoint_best/);
+  assert.throws(() => checkpointDir(nodeStore, fold, 'checkpoint_best'), /no checkpoint_best/);
 });
 
 test('leftovers of a killed run: temporaries and .partial go, a lone .old moves back, a stale .old goes', () => {
   const fold = tempDir();
   const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
   const s0 = initialTrainerState(3, 2, 1);
-  saveCheckpoint(fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
-  saveCheckpoint(fold, 'checkpoint_best', model, new SgdOptimizer(), { ...s0, epoch: 1 });
+  saveCheckpoint(nodeStore, fold, 'checkpoint_latest', model, new SgdOptimizer(), { ...s0, epoch: 2 });
+  saveCheckpoint(nodeStore, fold, 'checkpoint_best', model, new SgdOptimizer(), { ...s0, epoch: 1 });
   // killed between the moves of checkpoint_latest, and after the second move of checkpoint_best
   renameSync(join(fold, 'checkpoint_latest'), join(fold, 'checkpoint_latest.old'));
   mkdirSync(join(fold, 'checkpoint_latest.partial'));
@@ -57,7 +57,7 @@ test('leftovers of a killed run: temporaries and .partial go, a lone .old moves 
   mkdirSync(join(fold, 'validation'));
   writeFileSync(join(fold, 'validation', '.summary.json.0123abcd.tmp'), '');
   writeFileSync(join(fold, 'log.jsonl'), '');
-  removeLeftovers(fold);
+  removeLeftovers(nodeStore, fold);
   assert.deepEqual(readdirSync(fold).sort(), [
     'checkpoint_best',
     'checkpoint_latest',
@@ -65,10 +65,10 @@ test('leftovers of a killed run: temporaries and .partial go, a lone .old moves 
     'validation',
   ]);
   assert.deepEqual(readdirSync(join(fold, 'validation')), []);
-  const dir = checkpointDir(fold, 'checkpoint_latest');
+  const dir = checkpointDir(nodeStore, fold, 'checkpoint_latest');
   assert.equal(dir, join(fold, 'checkpoint_latest'));
   assert.equal(parseTrainerState(readFileSync(join(dir, 'trainer_state.json'), 'utf8')).epoch, 2);
-  removeLeftovers(join(fold, 'absent')); // quiet when there is nothing
+  removeLeftovers(nodeStore, join(fold, 'absent')); // quiet when there is nothing
 });
 
 test('curve: a PNG with the three series drawn in their colours', () => {

@@ -8,7 +8,7 @@ import { loadModelFrom } from '../../src/node/model-source.js';
 import { predictFile } from '../../src/node/predict-files.js';
 import { createPredictorNetwork } from '../../src/jobs/network.js';
 import { nodeRuntime } from '../../src/node/runtime.js';
-import { trainRun, type TrainRunOptions } from '../../src/node/train-run.js';
+import { trainRun, type TrainRunOptions } from '../../src/node/train-host.js';
 import { parseTrainerState } from '../../src/training/checkpointing.js';
 import {
   accumulateCounts,

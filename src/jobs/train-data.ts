@@ -5,7 +5,6 @@
  * (worker threads, or inline) and the validation batches of the pseudo-Dice. Either way batch b is
  * makeBatch(cases, cfg, seed, b): the same numbers from memory or from disk.
  */
-import { availableParallelism } from 'node:os';
 import { defaultAugmentationParams, type TrainingBatch } from '../augmentation/pipeline.js';
 import { deriveSeed } from '../augmentation/rng.js';
 import { deepSupervisionScales } from '../model/deep-supervision.js';
@@ -17,13 +16,8 @@ import {
   type LoaderCase,
   type PreprocessedCase,
 } from '../training/loader.js';
-import { WorkerBatchLoader } from './loader-workers.js';
-import {
-  CachedCaseSource,
-  cachedCaseInfo,
-  loadCachedCase,
-  type CachedCaseInfo,
-} from './preprocessed-cache-reader.js';
+import { cachedCaseInfo, loadCachedCase, type CachedCaseInfo } from './cache-files.js';
+import type { TrainHost } from './train-host.js';
 import type { RunSetup, TrainRunOptions } from './train-setup.js';
 
 /** Below this many bytes of cached arrays (training + validation cases), cases are held in memory. */
@@ -44,34 +38,34 @@ type FoldCases =
   | { readonly inMemory: false; readonly train: CachedCaseInfo[]; readonly val: CachedCaseInfo[] };
 
 /** The fold's cases, in memory or as cache entries (keys in both train and val are read once). */
-function foldCases(o: TrainRunOptions, s: RunSetup): FoldCases {
+function foldCases(host: TrainHost, o: TrainRunOptions, s: RunSetup): FoldCases {
   const keys = [...new Set([...s.split.train, ...s.split.val])];
-  const infos = new Map(keys.map((k) => [k, cachedCaseInfo(s.cacheDir, k)]));
+  const infos = new Map(keys.map((k) => [k, cachedCaseInfo(host.store, s.cacheDir, k)]));
   const bytes = [...infos.values()].reduce((a, i) => a + i.bytes, 0);
   if (!(o.casesInMemory ?? bytes < IN_MEMORY_CASES_BYTES)) {
     const info = (k: string): CachedCaseInfo => infos.get(k) as CachedCaseInfo;
     return { inMemory: false, train: s.split.train.map(info), val: s.split.val.map(info) };
   }
-  const loaded = new Map(keys.map((k) => [k, loadCachedCase(s.cacheDir, k)]));
+  const loaded = new Map(keys.map((k) => [k, loadCachedCase(host.store, s.cacheDir, k)]));
   const get = (k: string): PreprocessedCase => loaded.get(k) as PreprocessedCase;
   return { inMemory: true, train: s.split.train.map(get), val: s.split.val.map(get) };
 }
 
-const sources = (c: FoldCases, which: 'train' | 'val'): LoaderCase[] =>
-  c.inMemory ? c[which] : c[which].map((i) => new CachedCaseSource(i));
+const sources = (host: TrainHost, c: FoldCases, which: 'train' | 'val'): LoaderCase[] =>
+  c.inMemory ? c[which] : c[which].map((i) => host.openCachedCase(i));
 
 /** The training stream (batch b = makeBatch(cases, cfg, deriveSeed(seed, 1), b)) and validation batches. */
-export function openTrainingData(o: TrainRunOptions, s: RunSetup, startBatch: number): TrainingData {
-  const cases = foldCases(o, s);
+export function openTrainingData(host: TrainHost, o: TrainRunOptions, s: RunSetup, startBatch: number): TrainingData {
+  const cases = foldCases(host, o, s);
   const dsScales = deepSupervisionScales(s.arch.poolOpKernelSizes);
   const config = defaultLoaderConfig(s.patch, s.batch, defaultAugmentationParams(s.patch), dsScales);
   const seed = deriveSeed(o.seed, 1);
-  const workers = o.workers ?? Math.max(0, Math.min(4, availableParallelism() - 1));
+  const workers = o.workers ?? host.defaultLoaderWorkers();
   const trainLoader =
     workers === 0
-      ? new InlineBatchLoader(sources(cases, 'train'), config, seed, startBatch)
-      : WorkerBatchLoader.create({ cases: cases.train, config, seed, workers, startBatch });
-  const val = sources(cases, 'val');
+      ? new InlineBatchLoader(sources(host, cases, 'train'), config, seed, startBatch)
+      : host.workerLoader({ cases: cases.train, config, seed, workers, startBatch });
+  const val = sources(host, cases, 'val');
   const valCfg = defaultLoaderConfig(s.patch, s.batch, null, []);
   const valSeed = deriveSeed(o.seed, 2);
   return {

@@ -1,5 +1,5 @@
 /**
- * `stunet train` end to end on disk: dataset → plans (planned here unless given) → preprocessed cache →
+ * `stunet train` end to end over a TrainHost (files, engine, loaders): dataset → plans (planned here unless given) → preprocessed cache →
  * fold split → architecture and weights (fresh, pre-trained, or the latest checkpoint) → memory check →
  * loader → runTraining (src/training/trainer.ts) with checkpoints, JSON-lines log and curve →
  * checkpoint_final (our model folder, plans in its meta) → optional sliding-window validation with
@@ -10,11 +10,9 @@
  *   fold_N/ {checkpoint_latest, checkpoint_best, checkpoint_final}/ (model.json, weights.safetensors,
  *            optimizer.safetensors, trainer_state.json), log.jsonl, progress.png, validation/
  */
-import { join } from 'node:path';
 import type { JsonValue } from '../util/json.js';
 import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
-import { createNodeWasmBackend } from './wasm-pool.js';
 import { defaultMeta, type LoadedModel } from '../model/loaded-model.js';
 import type { TrainerState } from '../training/checkpointing.js';
 import { createTrainingState } from '../training/train-step.js';
@@ -28,11 +26,13 @@ import {
 } from './train-checkpoints.js';
 import { openTrainingData, type TrainingData } from './train-data.js';
 import { setUpRun, type TrainRunOptions } from './train-setup.js';
+import type { TrainHost } from './train-host.js';
 import { validateFold } from './train-validation.js';
 
-export { checkpointDir, saveCheckpoint, saveEpochOutputs } from './train-checkpoints.js';
+export { checkpointDir, removeLeftovers, saveCheckpoint, saveEpochOutputs } from './train-checkpoints.js';
 export { IN_MEMORY_CASES_BYTES } from './train-data.js';
 export type { TrainRunOptions } from './train-setup.js';
+export type { TrainHost, WorkerLoaderRequest } from './train-host.js';
 
 export interface TrainRunResult {
   readonly foldDir: string;
@@ -42,18 +42,22 @@ export interface TrainRunResult {
   readonly summaryPath: string | null;
 }
 
-async function openBackend(o: TrainRunOptions): Promise<{ backend: Backend; close: () => Promise<void> }> {
+async function openBackend(
+  host: TrainHost,
+  o: TrainRunOptions,
+): Promise<{ backend: Backend; close: () => Promise<void> }> {
   if (o.backend === 'ref') return { backend: refBackend, close: () => Promise.resolve() };
-  const be = await createNodeWasmBackend(o.threads === undefined ? {} : { threads: o.threads });
+  const be = await host.runtime.createWasmBackend(o.threads === undefined ? {} : { threads: o.threads });
   return { backend: be, close: () => be.close() };
 }
 
-export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
+export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<TrainRunResult> {
+  const { store } = host;
   const log = o.log ?? ((): void => undefined);
-  const s = setUpRun(o, log);
+  const s = setUpRun(host, o, log);
   const { arch, foldDir, cfg } = s;
-  removeLeftovers(foldDir);
-  const start = startingPoint(o, s, log);
+  removeLeftovers(store, foldDir);
+  const start = startingPoint(store, o, s, log);
   const { optimizer } = start;
   const meta = {
     ...defaultMeta('stunet'),
@@ -64,7 +68,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     patchSizeZYX: [...s.patch],
     mirrorAxes: [0, 1, 2],
   };
-  const { backend, close } = await openBackend(o);
+  const { backend, close } = await openBackend(host, o);
   let data: TrainingData | null = null;
   try {
     const training = createTrainingState(arch, start.weights, backend, optimizer, {
@@ -72,15 +76,15 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
       clipNorm: 12,
     });
     const model = (): LoadedModel => ({ arch, weights: training.params, meta });
-    data = openTrainingData(o, s, start.state.batchesConsumed);
+    data = openTrainingData(host, o, s, start.state.batchesConsumed);
     if (!data.inMemory) log('cases are read patch by patch from the preprocessed cache');
     const hooks: TrainerHooks = {
       trainLoader: data.trainLoader,
       valBatch: data.valBatch,
       onEpochEnd: (state: TrainerState, improved: boolean) => {
-        saveCheckpoint(foldDir, 'checkpoint_latest', model(), optimizer, state);
-        if (improved) saveCheckpoint(foldDir, 'checkpoint_best', model(), optimizer, state);
-        saveEpochOutputs(foldDir, state);
+        saveCheckpoint(store, foldDir, 'checkpoint_latest', model(), optimizer, state);
+        if (improved) saveCheckpoint(store, foldDir, 'checkpoint_best', model(), optimizer, state);
+        saveEpochOutputs(store, foldDir, state);
         const e = state.log[state.log.length - 1];
         if (e !== undefined) log(describeEpoch(e));
       },
@@ -88,18 +92,19 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     };
     const until = o.stopAfterEpochs === undefined ? cfg.epochs : start.state.epoch + o.stopAfterEpochs;
     const state = await runTraining(training, start.state, cfg, hooks, until);
-    const modelDir = join(foldDir, 'checkpoint_final');
+    const modelDir = store.join(foldDir, 'checkpoint_final');
     if (state.epoch < cfg.epochs) return { foldDir, modelDir, state, summaryPath: null };
-    saveCheckpoint(foldDir, 'checkpoint_final', model(), optimizer, state);
+    saveCheckpoint(store, foldDir, 'checkpoint_final', model(), optimizer, state);
     let summaryPath: string | null = null;
     if (o.finalValidation !== false) {
       summaryPath = await validateFold(
+        store,
         o.datasetDir,
         s.desc,
         s.split.val,
         model(),
         backend,
-        join(foldDir, 'validation'),
+        store.join(foldDir, 'validation'),
         {
           tta: o.validationTta !== false,
           ...(o.onProgress ? { onProgress: o.onProgress } : {}),

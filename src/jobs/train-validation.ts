@@ -2,7 +2,6 @@
  * The end of `stunet train`: sliding-window validation of the fold's validation cases from the raw
  * dataset (as nnU-Net's perform_actual_validation), their label NIfTIs and summary.json.
  */
-import { join } from 'node:path';
 import type { Backend } from '../engine/backend.js';
 import { summarize, summaryToJson, type CaseResult } from '../evaluation/index.js';
 import { fail } from '../util/errors.js';
@@ -12,12 +11,13 @@ import { volumeToNifti } from '../io/nifti-volume.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { evalNetwork, validateCase } from '../training/validation.js';
 import type { ProgressListener } from '../util/progress.js';
-import { writeAtomic } from './fs.js';
 import { readCaseVolume } from './preprocessed-cache.js';
+import type { FileStore } from './store.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 
 /** Sliding-window prediction of the validation cases, their NIfTIs and summary.json; returns its path. */
 export async function validateFold(
+  store: FileStore,
   datasetDir: string,
   desc: DatasetDescription,
   keys: readonly string[],
@@ -34,7 +34,7 @@ export async function validateFold(
     opts.onProgress?.({ stage: 'validation', done: i, total: keys.length, message: key });
     const c = desc.cases.find((x) => x.id === key);
     if (c === undefined) fail('NOT_FOUND', `validation case ${key} is not in the dataset`);
-    const { volume, spacingZYX, label } = readCaseVolume(datasetDir, c);
+    const { volume, spacingZYX, label } = readCaseVolume(store, datasetDir, c);
     const [, z, y, x] = volume.shape;
     const r = await validateCase(volume, spacingZYX, label.data, labels, {
       network,
@@ -44,19 +44,17 @@ export async function validateFold(
       mode: d.mode,
       mirrorAxes: opts.tta ? d.mirrorAxes : [],
     });
-    const predPath = join(outDir, `${key}${desc.json.fileEnding}`);
-    writeAtomic(
-      predPath,
-      writeNifti(volumeToNifti({ data: r.labels as Uint8Array, shape: [1, z, y, x] }, label)),
-    );
+    const predPath = store.join(outDir, `${key}${desc.json.fileEnding}`);
+    const nifti = writeNifti(volumeToNifti({ data: r.labels, shape: [1, z, y, x] }, label));
+    store.writeAll([{ path: predPath, data: nifti }]);
     cases.push({
-      reference_file: join(datasetDir, c.label ?? ''),
+      reference_file: store.join(datasetDir, c.label ?? ''),
       prediction_file: predPath,
       metrics: r.metrics,
     });
   }
   opts.onProgress?.({ stage: 'validation', done: keys.length, total: keys.length });
-  const path = join(outDir, 'summary.json');
-  writeAtomic(path, summaryToJson(summarize(cases)));
+  const path = store.join(outDir, 'summary.json');
+  store.writeAll([{ path, data: summaryToJson(summarize(cases)) }]);
   return path;
 }

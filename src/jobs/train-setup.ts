@@ -1,10 +1,8 @@
 /**
  * `stunet train`, before the weights: the options, dataset → plans (planned here unless given, or the
  * run's own on --continue) → architecture (scale + overrides, pools from the plans) → memory check →
- * preprocessed cache → nnU-Net's 5-fold split. See train-run.ts for the whole run.
+ * preprocessed cache → nnU-Net's 5-fold split. See train.ts for the whole run.
  */
-import { freemem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
 import { fail } from '../util/errors.js';
 import { failOnProblems, type DatasetDescription } from '../io/dataset.js';
 import { divisibilityZYX, stunetPoolsFromPlans, type StunetArchitecture } from '../model/architecture.js';
@@ -19,13 +17,16 @@ import { NNUNET_SGD } from '../training/optimizer.js';
 import { NNUNET_TRAINER_CONFIG, type TrainerConfig } from '../training/trainer.js';
 import { crossValidationSplits } from '../training/validation.js';
 import type { ProgressListener } from '../util/progress.js';
-import { fingerprintDatasetDir, readDatasetDir } from './dataset-files.js';
-import { exists, readText, writeAtomic } from './fs.js';
+import { fingerprintDatasetDir, readDatasetDir } from './datasets.js';
 import { preprocessDatasetToCache, preprocessPlansFromNnunet } from './preprocessed-cache.js';
-import type { Vec3 } from '../util/vec3.js';
+import { readText } from './store.js';
+import type { TrainHost } from './train-host.js';
+import { vec3, type Vec3 } from '../util/vec3.js';
 
 export interface TrainRunOptions {
   readonly datasetDir: string;
+  /** The dataset's name in the plans (default: the last part of datasetDir). */
+  readonly datasetName?: string;
   readonly outDir: string;
   readonly scale: ScaleName;
   readonly depth?: readonly number[];
@@ -49,7 +50,7 @@ export interface TrainRunOptions {
   readonly pretrained?: string;
   readonly lr?: number;
   readonly seed: number;
-  /** Default os.freemem(). */
+  /** Default: the host's free memory (os.freemem() in Node). */
   readonly memoryLimitBytes?: number;
   /** Sliding-window validation of the fold's validation cases at the end (default true). */
   readonly finalValidation?: boolean;
@@ -66,10 +67,12 @@ export interface TrainRunOptions {
   readonly casesInMemory?: boolean;
 }
 
-function loadOrPlan(o: TrainRunOptions, desc: DatasetDescription, plansOut: string): NnunetPlans {
-  if (o.continue === true && exists(plansOut)) return parsePlans(readText(plansOut, 'plans'));
-  if (o.plansPath !== undefined) return parsePlans(readText(o.plansPath, 'plans'));
+function loadOrPlan(host: TrainHost, o: TrainRunOptions, desc: DatasetDescription, plansOut: string): NnunetPlans {
+  const { store } = host;
+  if (o.continue === true && store.exists(plansOut)) return parsePlans(readText(store, plansOut, 'plans'));
+  if (o.plansPath !== undefined) return parsePlans(readText(store, o.plansPath, 'plans'));
   const { fingerprint } = fingerprintDatasetDir(
+    store,
     o.datasetDir,
     o.fingerprintSamples === undefined ? {} : { samplesPerCase: o.fingerprintSamples },
   );
@@ -78,12 +81,12 @@ function loadOrPlan(o: TrainRunOptions, desc: DatasetDescription, plansOut: stri
     channelNames: desc.json.channelNames,
     numLabels: Object.keys(desc.json.labels.declared).length,
     numTraining: desc.json.numTraining,
-    datasetName: basename(resolve(o.datasetDir)),
+    datasetName: o.datasetName ?? store.basename(o.datasetDir),
   });
   return stunetPlansFromDataset(nnunet, {
     scale: o.scale,
     numClasses: desc.json.labels.allLabels.length,
-    memoryBytes: o.memoryLimitBytes ?? freemem(),
+    memoryBytes: o.memoryLimitBytes ?? host.freeMemoryBytes(),
   }).plans;
 }
 
@@ -165,22 +168,25 @@ export interface RunSetup {
 }
 
 /** Dataset → plans → architecture → memory check → cache → split (everything before the weights). */
-export function setUpRun(o: TrainRunOptions, log: (line: string) => void): RunSetup {
-  const { desc, problems } = readDatasetDir(o.datasetDir);
+export function setUpRun(host: TrainHost, o: TrainRunOptions, log: (line: string) => void): RunSetup {
+  const { store } = host;
+  const join = (...parts: string[]): string => store.join(...parts);
+  const { desc, problems } = readDatasetDir(store, o.datasetDir);
   failOnProblems(problems, `dataset '${o.datasetDir}'`);
   if (desc === null) fail('BAD_INPUT', `dataset '${o.datasetDir}' could not be read`);
   const plansOut = join(o.outDir, 'plans.json');
-  const planned = loadOrPlan(o, desc, plansOut);
+  const planned = loadOrPlan(host, o, desc, plansOut);
   const topo = configurationTopology(planned);
-  const patch = o.patch ?? (topo.patchSize as unknown as Vec3);
+  const patch = o.patch ?? vec3(topo.patchSize, 'plans: patch_size');
   const batch = o.batch ?? topo.batchSize;
   const arch = architectureFor(o, planned, desc, patch);
   const plans = withRun(planned, arch, patch, batch);
-  checkMemory(arch, [batch, arch.inputChannels, ...patch], o.memoryLimitBytes ?? freemem());
-  writeAtomic(plansOut, serializePlans(plans));
+  checkMemory(arch, [batch, arch.inputChannels, ...patch], o.memoryLimitBytes ?? host.freeMemoryBytes());
+  store.writeAll([{ path: plansOut, data: serializePlans(plans) }]);
 
   const cacheDir = join(o.outDir, 'preprocessed');
   const cache = preprocessDatasetToCache(
+    store,
     o.datasetDir,
     desc,
     preprocessPlansFromNnunet(plans),
@@ -192,7 +198,7 @@ export function setUpRun(o: TrainRunOptions, log: (line: string) => void): RunSe
   // fold 'all' needs no split (and works with fewer than 5 cases); the file is written when it exists.
   const splits = o.fold === 'all' && all.length < 5 ? [] : crossValidationSplits(all);
   if (splits.length > 0)
-    writeAtomic(join(o.outDir, 'splits_final.json'), `${JSON.stringify(splits, null, 1)}\n`);
+    store.writeAll([{ path: join(o.outDir, 'splits_final.json'), data: `${JSON.stringify(splits, null, 1)}\n` }]);
   // fold 'all': nnU-Net trains on every case and validates on the same ones.
   const split = o.fold === 'all' ? { train: all, val: all } : splits[o.fold];
   if (split === undefined) fail('BAD_INPUT', `--fold must be 0…4 or all, got ${o.fold}`);

@@ -3,8 +3,6 @@
  * writeCheckpointDir), log.jsonl and progress.png, where a run starts from (checkpoint_latest,
  * pre-trained or fresh weights), and the clean-up of what a killed run left half-written.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { deriveSeed } from '../augmentation/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { LoadedModel } from '../model/loaded-model.js';
@@ -30,60 +28,71 @@ import { transferPretrained } from '../training/finetune.js';
 import { NNUNET_SGD, SgdOptimizer } from '../training/optimizer.js';
 import { parseSgd } from '../training/optimizer-state.js';
 import { fail } from '../util/errors.js';
-import { exists, readBytes, readText, writeAtomic } from './fs.js';
-import { loadModelFrom } from './model-source.js';
+import { loadModelFromStore } from './model-files.js';
+import { readText, type FileStore } from './store.js';
 import type { RunSetup, TrainRunOptions } from './train-setup.js';
 
-const nodeFs: CheckpointFs = {
-  exists,
-  makeDir: (path) => mkdirSync(path, { recursive: true }),
-  remove: (path) => {
-    rmSync(path, { recursive: true, force: true });
-  },
-  rename: renameSync,
-  write: writeFileSync,
-};
+/** Checkpoint folders are swapped whole (writeCheckpointDir); the store does each step. */
+function checkpointFs(store: FileStore): CheckpointFs {
+  return {
+    exists: (path) => store.exists(path),
+    makeDir: (path) => {
+      store.makeDir(path);
+    },
+    remove: (path) => {
+      store.remove(path);
+    },
+    rename: (from, to) => {
+      store.rename(from, to);
+    },
+    write: (path, data) => {
+      store.writeAll([{ path, data }]);
+    },
+  };
+}
 
-export const checkpointDir = (foldDir: string, name: CheckpointName): string =>
-  findCheckpointDir(nodeFs, foldDir, name);
+export const checkpointDir = (store: FileStore, foldDir: string, name: CheckpointName): string =>
+  findCheckpointDir(checkpointFs(store), foldDir, name);
 
 export function saveCheckpoint(
+  store: FileStore,
   foldDir: string,
   name: CheckpointName,
   model: LoadedModel,
   optimizer: SgdOptimizer,
   state: TrainerState,
 ): string {
-  return writeCheckpointDir(nodeFs, join(foldDir, name), checkpointFiles(model, optimizer, state));
+  return writeCheckpointDir(checkpointFs(store), store.join(foldDir, name), checkpointFiles(model, optimizer, state));
 }
 
 /** log.jsonl (rewritten from the state, so it always matches checkpoint_latest) and progress.png. */
-export function saveEpochOutputs(foldDir: string, state: TrainerState): void {
-  writeAtomic(join(foldDir, 'log.jsonl'), state.log.map(logLine).join(''));
-  writeAtomic(join(foldDir, 'progress.png'), renderCurve(state.log));
+export function saveEpochOutputs(store: FileStore, foldDir: string, state: TrainerState): void {
+  store.writeAll([{ path: store.join(foldDir, 'log.jsonl'), data: state.log.map(logLine).join('') }]);
+  store.writeAll([{ path: store.join(foldDir, 'progress.png'), data: renderCurve(state.log) }]);
 }
 
 /** Weights, optimizer and trainer state: from checkpoint_latest (--continue), pre-trained, or fresh. */
 export function startingPoint(
+  store: FileStore,
   o: TrainRunOptions,
   s: RunSetup,
   log: (line: string) => void,
 ): { weights: Map<string, Tensor>; optimizer: SgdOptimizer; state: TrainerState } {
   if (o.continue === true) {
-    const dir = checkpointDir(s.foldDir, 'checkpoint_latest');
-    const state = parseTrainerState(readText(join(dir, TRAINER_STATE_FILE)));
+    const dir = checkpointDir(store, s.foldDir, 'checkpoint_latest');
+    const state = parseTrainerState(readText(store, store.join(dir, TRAINER_STATE_FILE)));
     if (state.seed !== o.seed)
       fail('BAD_INPUT', `cannot continue: the run used --seed ${state.seed}, not ${o.seed}`);
     log(`continuing from epoch ${state.epoch} (${dir})`);
     return {
-      weights: loadModelFrom(dir).weights,
-      optimizer: parseSgd(readBytes(join(dir, OPTIMIZER_FILE), 'optimizer state')),
+      weights: loadModelFromStore(store, dir).weights,
+      optimizer: parseSgd(store.read(store.join(dir, OPTIMIZER_FILE), 'optimizer state')),
       state: { ...state, totalEpochs: s.cfg.epochs },
     };
   }
   let weights: Map<string, Tensor>;
   if (o.pretrained !== undefined) {
-    const t = transferPretrained(loadModelFrom(o.pretrained).weights, s.arch, deriveSeed(o.seed, 0));
+    const t = transferPretrained(loadModelFromStore(store, o.pretrained).weights, s.arch, deriveSeed(o.seed, 0));
     weights = t.weights;
     log(
       `pre-trained: ${t.loaded.length} tensors loaded, ${t.repeated.length} stem tensors repeated, ` +
@@ -103,24 +112,20 @@ export function startingPoint(
  * folder is removed when its complete twin exists, else moved back in place (a kill between the two
  * moves of writeCheckpointDir). Only the fold's own folder is touched: other folds may run alongside.
  */
-export function removeLeftovers(foldDir: string): void {
+export function removeLeftovers(store: FileStore, foldDir: string): void {
+  const join = (...parts: string[]): string => store.join(...parts);
   for (const dir of [foldDir, join(foldDir, 'validation')]) {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names) if (n.startsWith('.') && n.endsWith('.tmp')) rmSync(join(dir, n), { force: true });
+    if (!store.isDirectory(dir)) continue;
+    for (const n of store.list(dir)) if (n.startsWith('.') && n.endsWith('.tmp')) store.remove(join(dir, n));
   }
   for (const name of CHECKPOINT_NAMES) {
     const dir = join(foldDir, name);
-    rmSync(`${dir}.partial`, { recursive: true, force: true });
-    if (!exists(`${dir}.old`)) continue;
-    if (exists(join(dir, TRAINER_STATE_FILE))) rmSync(`${dir}.old`, { recursive: true, force: true });
-    else if (exists(join(`${dir}.old`, TRAINER_STATE_FILE))) {
-      rmSync(dir, { recursive: true, force: true });
-      renameSync(`${dir}.old`, dir);
+    store.remove(`${dir}.partial`);
+    if (!store.exists(`${dir}.old`)) continue;
+    if (store.exists(join(dir, TRAINER_STATE_FILE))) store.remove(`${dir}.old`);
+    else if (store.exists(join(`${dir}.old`, TRAINER_STATE_FILE))) {
+      store.remove(dir);
+      store.rename(`${dir}.old`, dir);
     }
   }
 }
