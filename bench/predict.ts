@@ -11,13 +11,12 @@
  *        the centre 60³ voxels of the input (→ 120³ at 1.5 mm: one tile); TTA passes held (8 GiB budget)
  *        or streamed (0, the default)
  */
+import { cropNifti } from '../src/io/nifti-crop.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Mat4 } from '../src/io/geometry.js';
-import { createNifti } from '../src/io/nifti-volume.js';
 import { readNifti, writeNifti } from '../src/io/nifti.js';
 import { initWeightsHe } from '../src/model/init.js';
 import { defaultMeta } from '../src/model/loaded-model.js';
@@ -41,22 +40,9 @@ function centreCrop(path: string, n: number): string {
   const [I, J, K] = img.dims as [number, number, number];
   const size = [Math.min(n, I), Math.min(n, J), Math.min(n, K)] as const;
   const from = [I, J, K].map((d, a) => Math.floor((d - (size[a] as number)) / 2)) as [number, number, number];
-  const raw = img.raw as Int16Array;
-  const Ctor = raw.constructor as new (length: number) => Int16Array;
-  const out = new Ctor(size[0] * size[1] * size[2]);
-  let o = 0;
-  for (let k = 0; k < size[2]; k++)
-    for (let j = 0; j < size[1]; j++)
-      for (let i = 0; i < size[0]; i++)
-        out[o++] = raw[((from[2] + k) * J + from[1] + j) * I + from[0] + i] as number;
-  const affine = img.affine.map((row, r) =>
-    r < 3
-      ? row.map((v, c) => (c === 3 ? v + row[0] * from[0] + row[1] * from[1] + row[2] * from[2] : v))
-      : [...row],
-  ) as unknown as Mat4;
   const dir = mkdtempSync(join(tmpdir(), 'stunet-bench-crop-'));
   const file = join(dir, `crop${n}.nii.gz`);
-  writeFileSync(file, writeNifti(createNifti({ raw: out, dims: [...size], affine, header: img.header })));
+  writeFileSync(file, writeNifti(cropNifti(img, from, size)));
   return file;
 }
 

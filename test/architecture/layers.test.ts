@@ -88,6 +88,6 @@ test('Node built-ins only in src/node, src/cli and the ORT adapter; onnxruntime 
 test('the Node entry reaches every Node adapter that the CLI does not own', () => {
   const reach = reachable(files, NODE_ENTRY);
   assert.ok(reach.has(CORE_ENTRY), 'stunet/node re-exports the core');
-  for (const p of ['src/node/runtime.ts', 'src/node/predict-files.ts', 'src/node/train-run.ts', 'src/node/demo-run.ts'])
+  for (const p of ['src/node/runtime.ts', 'src/node/predict-files.ts', 'src/node/train-host.ts', 'src/node/demo-host.ts'])
     assert.ok(reach.has(p), `${NODE_ENTRY} should reach ${p}`);
 });

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createNifti } from '../../src/io/nifti-volume.js';
 import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
-import type { Mat4 } from '../../src/io/geometry.js';
 import {
   orientationCode,
   orientationFromCode,
@@ -18,33 +17,10 @@ import {
   toClosestCanonical,
 } from '../../src/io/orientation.js';
 import { fixturePath } from '../helpers.js';
+import { cropNifti } from '../../src/io/nifti-crop.js';
 import { runCli, tempDir } from './cli-helpers.js';
 
 const MODEL = fixturePath('stunet-forward', 'T1.model');
-
-/** Voxels [i0, i0+ni) × [j0, j0+nj) × [k0, k0+nk) with the affine moved to the crop's corner. */
-function cropNifti(
-  img: NiftiImage,
-  from: [number, number, number],
-  size: [number, number, number],
-): NiftiImage {
-  const [I, J] = img.dims as [number, number, number];
-  const [ni, nj, nk] = size;
-  const raw = img.raw as Int16Array | Uint8Array;
-  const out = raw instanceof Int16Array ? new Int16Array(ni * nj * nk) : new Uint8Array(ni * nj * nk);
-  let o = 0;
-  for (let k = 0; k < nk; k++)
-    for (let j = 0; j < nj; j++)
-      for (let i = 0; i < ni; i++)
-        out[o++] = raw[((from[2] + k) * J + from[1] + j) * I + from[0] + i] as number;
-  const a = img.affine;
-  const shifted = a.map((row, r) =>
-    r < 3
-      ? row.map((v, c) => (c === 3 ? v + row[0] * from[0] + row[1] * from[1] + row[2] * from[2] : v))
-      : [...row],
-  ) as unknown as Mat4;
-  return createNifti({ raw: out, dims: size, affine: shifted, header: img.header });
-}
 
 function ctCrop(dir: string): string {
   const img = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
