@@ -7,7 +7,7 @@ import { Tensor } from '../engine/tensor.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { StuNet } from '../model/stunet.js';
 import { fail } from '../util/errors.js';
-import type { ClassHead } from './head.js';
+import { headVoxels, type ClassHead } from './head.js';
 
 /**
  * The model with its full-resolution head `seg_outputs.<last>` replaced by the identity on its C input
@@ -29,7 +29,7 @@ export function featureModel(model: LoadedModel): {
   for (let u = 0; u < heads; u++) {
     const w = weights.get(`seg_outputs.${u}.weight`);
     if (w === undefined) fail('NOT_FOUND', `weights have no 'seg_outputs.${u}.weight'`);
-    const cin = w.shape[1] as number;
+    const cin = w.shape[1] ?? fail('SHAPE_MISMATCH', `seg_outputs.${u}.weight has no input-channel axis`);
     const nw = new Tensor([channels, cin, 1, 1, 1]);
     if (u === heads - 1) for (let c = 0; c < channels; c++) nw.data[c * cin + c] = 1;
     weights.set(`seg_outputs.${u}.weight`, nw);
@@ -40,19 +40,17 @@ export function featureModel(model: LoadedModel): {
 
 /** The head on an engine backend's 1×1×1 convolution (wasm: SIMD, threads): (C, n) → (K, n). */
 export function backendClassHead(be: Backend, weight: Tensor, bias: Tensor): ClassHead {
-  const classes = weight.shape[0] as number;
-  const channels = weight.shape[1] as number;
+  const [classes, channels] = weight.shape;
+  if (classes === undefined || channels === undefined)
+    fail('SHAPE_MISMATCH', `class head weight must be (K, C, 1, 1, 1), got [${weight.shape.join(', ')}]`);
   const attrs = { stride: [1, 1, 1], padding: [0, 0, 0] } as const;
   return {
     classes,
     channels,
     apply(features: Float32Array, dims: readonly [number, number, number]): Float32Array {
-      const voxels = dims[0] * dims[1] * dims[2];
-      if (features.length !== channels * voxels)
-        fail('SHAPE_MISMATCH', `class head: expected ${channels}×${voxels} features, got ${features.length}`);
+      const voxels = headVoxels(features, channels, dims);
       const x = new Tensor([1, channels, 1, 1, voxels], features);
       return be.conv3d(x, weight, bias, attrs, [1, classes, 1, 1, voxels]).data;
     },
   };
 }
-

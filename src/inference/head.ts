@@ -31,6 +31,14 @@ export interface ClassHead {
   ): Promise<Float32Array>;
 }
 
+/** Voxels of a (C, d, h, w) feature block, checked against its length. */
+export function headVoxels(features: Float32Array, channels: number, dims: readonly [number, number, number]): number {
+  const voxels = dims[0] * dims[1] * dims[2];
+  if (features.length !== channels * voxels)
+    fail('SHAPE_MISMATCH', `class head: expected ${channels}×${voxels} features, got ${features.length}`);
+  return voxels;
+}
+
 /**
  * Plain-JS head from the weights of `seg_outputs.<last>` (weight (K, C, 1, 1, 1), bias (K)); float32
  * products summed in float64, rounded once.
@@ -44,13 +52,11 @@ export function jsClassHead(weight: Float32Array, bias: Float32Array): ClassHead
     classes,
     channels,
     apply(features: Float32Array, dims: readonly [number, number, number]): Float32Array {
-      const voxels = dims[0] * dims[1] * dims[2];
-      if (features.length !== channels * voxels)
-        fail('SHAPE_MISMATCH', `class head: expected ${channels}×${voxels} features, got ${features.length}`);
+      const voxels = headVoxels(features, channels, dims);
       const out = new Float32Array(classes * voxels);
       const acc = new Float64Array(voxels);
-      for (let k = 0; k < classes; k++) {
-        acc.fill(bias[k] as number);
+      for (const [k, b] of bias.entries()) {
+        acc.fill(b);
         for (let c = 0; c < channels; c++) {
           const w = weight[k * channels + c] as number;
           const f = c * voxels;

@@ -31,6 +31,8 @@ import {
   samplesPerCase,
   type DatasetFingerprint,
 } from '../planning/fingerprint.js';
+import type { Volume } from '../io/volume.js';
+import type { Vec3 } from '../util/vec3.js';
 import { readText, type FileStore } from './store.js';
 
 function listFiles(store: FileStore, dir: string): string[] {
@@ -199,6 +201,26 @@ export function convertTotalseg(store: FileStore,
   return { dir: dst, cases: subjects.length };
 }
 
+/** A case's channels stacked into nnU-Net's (C, Z, Y, X), its spacing, and its label image. */
+export function readCaseVolume(
+  store: FileStore,
+  datasetDir: string,
+  c: DatasetDescription['cases'][number],
+): { volume: Volume; spacingZYX: Vec3; label: NiftiImage } {
+  const { images, label } = readCase(store, datasetDir, c);
+  const views = images.map((im) => niftiToVolume(im));
+  const first = views[0];
+  if (first === undefined) fail('NOT_FOUND', `${c.id}: no image files`);
+  const [, z, y, x] = first.volume.shape;
+  const vox = z * y * x;
+  const data = new Float32Array(views.length * vox);
+  views.forEach((v, ch) => {
+    if (v.volume.data.length !== vox) fail('SHAPE_MISMATCH', `${c.id}: channel ${ch} differs in shape`);
+    data.set(v.volume.data, ch * vox);
+  });
+  return { volume: { data, shape: [views.length, z, y, x] }, spacingZYX: first.spacingZYX, label };
+}
+
 /**
  * The dataset fingerprint of a folder (one case in memory at a time). Refuses an invalid dataset with
  * every problem listed. `samplesPerCase` defaults to nnU-Net's 10e7 / numCases.
@@ -212,26 +234,11 @@ export function fingerprintDatasetDir(store: FileStore,
   if (desc === null) fail('BAD_INPUT', `dataset '${dir}' could not be read`);
   const n = opts.samplesPerCase ?? samplesPerCase(desc.cases.length);
   const cases = desc.cases.map((c) => {
-    const { images, label } = readCase(store, dir, c);
-    const views = images.map((im) => niftiToVolume(im));
-    const first = views[0];
-    if (first === undefined) fail('NOT_FOUND', `${c.id}: no image files`);
-    const [, z, y, x] = first.volume.shape;
-    const vox = z * y * x;
-    const data = new Float32Array(views.length * vox);
-    views.forEach((v, i) => {
-      if (v.volume.data.length !== vox)
-        fail('SHAPE_MISMATCH', `${c.id}: channel ${i} has a different shape than channel 0`);
-      data.set(v.volume.data, i * vox);
-    });
+    const { volume, spacingZYX, label } = readCaseVolume(store, dir, c);
     const seg = niftiToVolume(label).volume;
-    if (seg.data.length !== vox) fail('SHAPE_MISMATCH', `${c.id}: label shape differs from the image`);
-    return analyzeCase(
-      { data, shape: [views.length, z, y, x] },
-      { data: Int16Array.from(seg.data), shape: seg.shape },
-      first.spacingZYX,
-      n,
-    );
+    if (seg.data.length !== volume.data.length / volume.shape[0])
+      fail('SHAPE_MISMATCH', `${c.id}: label shape differs from the image`);
+    return analyzeCase(volume, { data: Int16Array.from(seg.data), shape: seg.shape }, spacingZYX, n);
   });
   return { desc, fingerprint: combineFingerprints(cases, desc.json.channelNames.length) };
 }

@@ -20,7 +20,7 @@ import { writePhantomDataset, type PhantomDatasetFiles } from './demo-data.js';
 import { evaluateFolders } from './evaluate.js';
 import { loadModelFromStore, saveTorchCheckpointTo } from './model-files.js';
 import { createPredictorNetwork } from './network.js';
-import { predictCaseFile, type PredictHost } from './predict-files.js';
+import { predictCaseFile, type PredictFileOptions, type PredictHost } from './predict-files.js';
 import type { Runtime } from './runtime.js';
 
 /** The training run the demo asks of its host (Node: trainRun over the preprocessed cache on disk). */
@@ -46,7 +46,7 @@ export interface DemoHost extends PredictHost {
   /** Trains fold 'all' and returns the model folder and the fold folder (with progress.png). */
   train(request: DemoTrainRequest): Promise<{ readonly modelDir: string; readonly foldDir: string }>;
   /** Extra options of every predicted case (Node: where the stitching ring lives). */
-  readonly predictOptions?: Omit<Parameters<typeof predictCaseFile>[5], 'preview' | 'statistics'>;
+  readonly predictOptions?: Omit<PredictFileOptions, 'preview' | 'statistics'>;
 }
 
 export const DEMO_DATASET = 'Dataset900_StunetPhantoms';

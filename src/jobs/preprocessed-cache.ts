@@ -6,9 +6,7 @@
  */
 import { fail } from '../util/errors.js';
 import type { DatasetDescription } from '../io/dataset.js';
-import type { NiftiImage } from '../io/nifti.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
-import type { Volume } from '../io/volume.js';
 import { defaultMeta } from '../model/loaded-model.js';
 import type { NnunetPlans } from '../planning/plans.js';
 import {
@@ -22,10 +20,9 @@ import { deriveSeed } from '../augmentation/rng.js';
 import { isLittleEndian } from '../util/endian.js';
 import type { ProgressListener } from '../util/progress.js';
 import { cachedCasePaths } from './cache-files.js';
-import { readCase } from './datasets.js';
+import { readCaseVolume } from './datasets.js';
 import { readText, type FileStore } from './store.js';
 import { modelDefaults } from '../inference/model-defaults.js';
-import type { Vec3 } from '../util/vec3.js';
 
 /** Seed of the class-location sampling (nnU-Net uses 1234); case i gets deriveSeed(seed, i). */
 export const CLASS_LOCATION_SEED = 1234;
@@ -83,26 +80,6 @@ export interface CacheReport {
   readonly keys: string[];
   readonly made: number;
   readonly skipped: number;
-}
-
-/** A case's channels stacked into nnU-Net's (C, Z, Y, X), its spacing, and its label image. */
-export function readCaseVolume(
-  store: FileStore,
-  datasetDir: string,
-  c: DatasetDescription['cases'][number],
-): { volume: Volume; spacingZYX: Vec3; label: NiftiImage } {
-  const { images, label } = readCase(store, datasetDir, c);
-  const views = images.map((im) => niftiToVolume(im));
-  const first = views[0];
-  if (first === undefined) fail('NOT_FOUND', `${c.id}: no image files`);
-  const [, z, y, x] = first.volume.shape;
-  const vox = z * y * x;
-  const data = new Float32Array(views.length * vox);
-  views.forEach((v, ch) => {
-    if (v.volume.data.length !== vox) fail('SHAPE_MISMATCH', `${c.id}: channel ${ch} differs in shape`);
-    data.set(v.volume.data, ch * vox);
-  });
-  return { volume: { data, shape: [views.length, z, y, x] }, spacingZYX: first.spacingZYX, label };
 }
 
 /** Preprocesses every case of the dataset into `cacheDir` (idempotent). */

@@ -11,7 +11,7 @@ import { volumeToNifti } from '../io/nifti-volume.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { evalNetwork, validateCase } from '../training/validation.js';
 import type { ProgressListener } from '../util/progress.js';
-import { readCaseVolume } from './preprocessed-cache.js';
+import { readCaseVolume } from './datasets.js';
 import type { FileStore } from './store.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 

@@ -133,10 +133,11 @@ export class AtomicsThreadPool implements ThreadPool {
           'thread may not: run the engine in a Web Worker, or use threads: 1',
       );
     }
-    const ctl = new Int32Array(new SharedArrayBuffer(64));
+    const control = new SharedArrayBuffer(64);
+    const ctl = new Int32Array(control);
     const workers: PoolWorker[] = [];
     for (let index = 1; index < threads; index++)
-      workers.push(spawn({ module, memory, control: ctl.buffer as SharedArrayBuffer, index, names: [...KERNEL_NAMES] }));
+      workers.push(spawn({ module, memory, control, index, names: [...KERNEL_NAMES] }));
     try {
       await Promise.all(workers.map((w) => w.ready));
     } catch (e) {
