@@ -47,7 +47,12 @@ export function resizeLabelsNearest(seg: LabelMap, outSpatial: readonly number[]
 export function downsampleSegForDs(seg: LabelMap, scales: readonly Vec3[]): LabelMap[] {
   return scales.map((s) => {
     if (s.every((v) => v === 1)) return seg;
-    const out = s.map((v, a) => roundHalfEven((seg.shape[2 + a] as number) * v));
+    const out = s.map((v, a) => {
+      const n = seg.shape[2 + a];
+      if (n === undefined)
+        fail('SHAPE_MISMATCH', `label map must be (N, C, D, H, W), got ${formatShape(seg.shape)}`);
+      return roundHalfEven(n * v);
+    });
     return resizeLabelsNearest(seg, out);
   });
 }

@@ -9,6 +9,7 @@ import { halfBelowOne, uniform } from './rng.js';
 import { voxelCount, type Sample } from './sample.js';
 import type { Range } from './spatial.js';
 import { roundHalfEven } from '../util/rounding.js';
+import { map3 } from '../util/vec3.js';
 
 function channel(s: Sample, c: number): Float32Array {
   const n = voxelCount(s.shapeZYX);
@@ -43,8 +44,7 @@ function gaussianKernel(sigma: number): Float64Array {
     k[i + radius] = v;
     sum += v;
   }
-  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
-  return k;
+  return k.map((v) => v / sum);
 }
 
 /** scipy 'reflect' (d c b a | a b c d | d c b a) index. */
@@ -194,7 +194,7 @@ export function simulateLowResolution(
   for (let c = 0; c < s.channels; c++) {
     if (rng.next() < pPerChannel) {
       const zoom = uniform(rng, zoomRange[0], zoomRange[1]);
-      const target = shp.map((n) => roundHalfEven(n * zoom)) as unknown as readonly [number, number, number];
+      const target = map3(shp, (n) => roundHalfEven(n * zoom));
       const x = channel(s, c);
       const down = resizeImage(x, shp, target, 0);
       x.set(resizeImage(down, target, shp, 3));

@@ -12,6 +12,9 @@ import type { Vec3 } from '../util/vec3.js';
 
 export { cubicCoefficients } from './cubic-prefilter.js';
 
+/** A row-major 3×3 matrix. */
+export type Mat3 = readonly [number, number, number, number, number, number, number, number, number];
+
 /**
  * Input coordinate of output voxel i: x_d = (Σ_e matrix[3d + e] · (i_e − center_e)) · scale + offset_d —
  * batchgenerators' order of operations (zero-centred mesh, rotate, scale, add the centre), so that
@@ -19,7 +22,7 @@ export { cubicCoefficients } from './cubic-prefilter.js';
  */
 export interface Affine3 {
   readonly center: Vec3;
-  readonly matrix: readonly number[];
+  readonly matrix: Mat3;
   readonly scale: number;
   readonly offset: Vec3;
 }
@@ -95,17 +98,7 @@ export function sampleCubic(
   const [o0, o1, o2] = affine.offset;
   const sc = affine.scale;
   const M = affine.matrix;
-  const [a00, a01, a02, a10, a11, a12, a20, a21, a22] = M as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [a00, a01, a02, a10, a11, a12, a20, a21, a22] = M;
   const s0 = n1 * n2;
   const s1 = n2;
   const t = newTaps(4);
@@ -251,17 +244,7 @@ export function sampleLabelsLinear(
   const [c0, c1, c2] = affine.center;
   const [o0, o1, o2] = affine.offset;
   const sc = affine.scale;
-  const [a00, a01, a02, a10, a11, a12, a20, a21, a22] = affine.matrix as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [a00, a01, a02, a10, a11, a12, a20, a21, a22] = affine.matrix;
   const s0 = n1 * n2;
   const t = newTaps(2);
   const lab = new Int32Array(8);

@@ -5,10 +5,16 @@
  */
 import { fail } from '../util/errors.js';
 import type { Rng } from '../util/random.js';
-import { cubicCoefficients, sampleCubic, sampleLabelsLinear, type Affine3 } from './interpolate.js';
+import {
+  cubicCoefficients,
+  sampleCubic,
+  sampleLabelsLinear,
+  type Affine3,
+  type Mat3,
+} from './interpolate.js';
 import { halfBelowOne, uniform } from './rng.js';
 import { checkSample, voxelCount, type Sample } from './sample.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 export type Range = readonly [number, number];
 
@@ -42,21 +48,33 @@ export function defaultSpatialParams(patchSizeZYX: Vec3): SpatialParams {
   };
 }
 
+/** The row vector v times m: Σ_e v_e · m[e][d], summed from 0 in e order (as a loop from 0 would). */
+function rowTimes(v: Vec3, m: Mat3): Vec3 {
+  const [v0, v1, v2] = v;
+  const [m00, m01, m02, m10, m11, m12, m20, m21, m22] = m;
+  return [
+    0 + v0 * m00 + v1 * m10 + v2 * m20,
+    0 + v0 * m01 + v1 * m11 + v2 * m21,
+    0 + v0 * m02 + v1 * m12 + v2 * m22,
+  ];
+}
+
 /** Row-major 3×3 product. */
-function matMul(a: readonly number[], b: readonly number[]): number[] {
-  const r = new Array<number>(9).fill(0);
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++)
-      for (let k = 0; k < 3; k++)
-        r[3 * i + j] = (r[3 * i + j] as number) + (a[3 * i + k] as number) * (b[3 * k + j] as number);
-  return r;
+function matMul(a: Mat3, b: Mat3): Mat3 {
+  const [a00, a01, a02, a10, a11, a12, a20, a21, a22] = a;
+  return [...rowTimes([a00, a01, a02], b), ...rowTimes([a10, a11, a12], b), ...rowTimes([a20, a21, a22], b)];
+}
+
+function transpose(m: Mat3): Mat3 {
+  const [m00, m01, m02, m10, m11, m12, m20, m21, m22] = m;
+  return [m00, m10, m20, m01, m11, m21, m02, m12, m22];
 }
 
 /**
  * batchgenerators rotate_coords_3d's matrix M = Rx(ax)·Ry(ay)·Rz(az); a coordinate (row vector) v maps
  * to v·M.
  */
-export function rotationMatrix3d(ax: number, ay: number, az: number): number[] {
+export function rotationMatrix3d(ax: number, ay: number, az: number): Mat3 {
   const [cx, sx, cy, sy, cz, sz] = [
     Math.cos(ax),
     Math.sin(ax),
@@ -65,9 +83,9 @@ export function rotationMatrix3d(ax: number, ay: number, az: number): number[] {
     Math.cos(az),
     Math.sin(az),
   ];
-  const rx = [1, 0, 0, 0, cx, -sx, 0, sx, cx];
-  const ry = [cy, 0, sy, 0, 1, 0, -sy, 0, cy];
-  const rz = [cz, -sz, 0, sz, cz, 0, 0, 0, 1];
+  const rx: Mat3 = [1, 0, 0, 0, cx, -sx, 0, sx, cx];
+  const ry: Mat3 = [cy, 0, sy, 0, 1, 0, -sy, 0, cy];
+  const rz: Mat3 = [cz, -sz, 0, sz, cz, 0, 0, 0, 1];
   return matMul(matMul(rx, ry), rz);
 }
 
@@ -82,17 +100,14 @@ export function getPatchSize(
   scaleRange: Range,
 ): Vec3 {
   const maxAngle = (r: Range): number => Math.min(Math.PI / 2, Math.max(Math.abs(r[0]), Math.abs(r[1])));
-  const [rx, ry, rz] = rotationRad.map(maxAngle) as [number, number, number];
-  const shape = [...finalPatch];
+  const [rx, ry, rz] = [maxAngle(rotationRad[0]), maxAngle(rotationRad[1]), maxAngle(rotationRad[2])];
+  let shape = finalPatch;
   for (const m of [rotationMatrix3d(rx, 0, 0), rotationMatrix3d(0, ry, 0), rotationMatrix3d(0, 0, rz)]) {
-    for (let d = 0; d < 3; d++) {
-      let v = 0;
-      for (let e = 0; e < 3; e++) v += (finalPatch[e] as number) * (m[3 * e + d] as number);
-      shape[d] = Math.max(shape[d] as number, Math.abs(v));
-    }
+    const rotated = rowTimes(finalPatch, m);
+    shape = map3(shape, (s, d) => Math.max(s, Math.abs(rotated[d])));
   }
   const minScale = Math.min(scaleRange[0], scaleRange[1]);
-  return shape.map((s) => Math.trunc(s / minScale)) as unknown as Vec3;
+  return map3(shape, (s) => Math.trunc(s / minScale));
 }
 
 /** center_crop_aug: lower bound (in − out) // 2 on each axis; the input must be at least the output. */
@@ -129,8 +144,9 @@ export interface SpatialDraw {
 export function drawSpatial(p: SpatialParams, rng: Rng): SpatialDraw {
   let angles: Vec3 | null = null;
   if (rng.next() < p.pRotation) {
-    const ang = p.rotationRad.map((r) => (rng.next() <= p.pRotationPerAxis ? uniform(rng, r[0], r[1]) : 0));
-    angles = ang as unknown as Vec3;
+    // in axis order (array elements are evaluated left to right), as batchgenerators draws them
+    const draw = (r: Range): number => (rng.next() <= p.pRotationPerAxis ? uniform(rng, r[0], r[1]) : 0);
+    angles = [draw(p.rotationRad[0]), draw(p.rotationRad[1]), draw(p.rotationRad[2])];
   }
   const scale = rng.next() < p.pScale ? halfBelowOne(rng, p.scaleRange) : null;
   return { angles, scale };
@@ -149,10 +165,10 @@ export function applySpatial(s: Sample, draw: SpatialDraw, p: SpatialParams): Sa
   const out = p.patchSizeZYX;
   // coords_d = sc · Σ_e (i_e − (out_e − 1)/2) · M[e][d] + (n_d/2 − 0.5)
   const affine: Affine3 = {
-    center: out.map((m0) => (m0 - 1) / 2) as unknown as Vec3,
-    matrix: [0, 1, 2].flatMap((d) => [0, 1, 2].map((e) => m[3 * e + d] as number)),
+    center: map3(out, (m0) => (m0 - 1) / 2),
+    matrix: transpose(m),
     scale: sc,
-    offset: s.shapeZYX.map((n) => n / 2 - 0.5) as unknown as Vec3,
+    offset: map3(s.shapeZYX, (n) => n / 2 - 0.5),
   };
   const nIn = voxelCount(s.shapeZYX);
   const nOut = voxelCount(out);

@@ -2,7 +2,7 @@ import { fail } from '../util/errors.js';
 import { type StunetArchitecture, stunetPoolsFromPlans } from '../model/architecture.js';
 import { StuNet } from '../model/stunet.js';
 import { formatShape, sameShape } from '../engine/tensor.js';
-import type { Vec3 } from '../util/vec3.js';
+import { vec3, type Vec3 } from '../util/vec3.js';
 
 /**
  * Recovers an STU-Net architecture from official state_dict shapes plus the plans' pool list. Depth and
@@ -25,22 +25,27 @@ export function inferArchitecture(
     let blocks = 0;
     while (shapes.has(`conv_blocks_context.${d}.${blocks}.conv1.weight`)) blocks++;
     const w = get(`conv_blocks_context.${d}.0.conv1.weight`);
-    if (w.length !== 5)
+    const [out] = w;
+    if (w.length !== 5 || out === undefined)
       fail('BAD_INPUT', `conv_blocks_context.${d}.0.conv1.weight must be 5-D, got ${formatShape(w)}`);
     depth.push(blocks);
-    dims.push(w[0] as number);
-    kernels.push([w[2], w[3], w[4]] as unknown as Vec3);
+    dims.push(out);
+    kernels.push(vec3(w.slice(2), `conv_blocks_context.${d}.0.conv1.weight kernel`));
   }
   if (dims.length < 2)
     fail(
       'BAD_INPUT',
       "checkpoint is not an STU-Net state_dict: no 'conv_blocks_context.<stage>.0.conv1.weight' entries",
     );
-  const first = get('conv_blocks_context.0.0.conv1.weight');
+  const [, inputChannels] = get('conv_blocks_context.0.0.conv1.weight');
   const head = get('seg_outputs.0.weight');
+  const [numClasses] = head;
+  // (the first conv weight is 5-D, checked above; the rest of the head's shape by checkWeightsMatch)
+  if (inputChannels === undefined || numClasses === undefined)
+    fail('BAD_INPUT', `seg_outputs.0.weight must be (classes, C, 1, 1, 1), got ${formatShape(head)}`);
   const arch: StunetArchitecture = {
-    inputChannels: first[1] as number,
-    numClasses: head[0] as number,
+    inputChannels,
+    numClasses,
     depth,
     dims,
     poolOpKernelSizes: stunetPoolsFromPlans(planPools, dims.length - 1),

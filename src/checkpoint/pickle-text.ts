@@ -19,8 +19,7 @@ export function decodeUtf8Surrogatepass(raw: Uint8Array): string {
 
 function decodeSlow(b: Uint8Array): string {
   let out = '';
-  for (let i = 0; i < b.length;) {
-    const c = b[i] as number;
+  for (let i = 0, c = b[0]; c !== undefined; c = b[i]) {
     const cont = (k: number): number => {
       const x = b[i + k];
       if (x === undefined || (x & 0xc0) !== 0x80)

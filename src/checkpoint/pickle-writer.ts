@@ -97,7 +97,8 @@ export function encodeLong(x: bigint): Uint8Array {
   const out = new Uint8Array(n);
   let v = BigInt.asUintN(8 * n, x);
   for (let i = 0; i < n; i++, v >>= 8n) out[i] = Number(v & 0xffn);
-  if (x < 0n && n > 1 && out[n - 1] === 0xff && ((out[n - 2] as number) & 0x80) !== 0)
+  const below = out[n - 2]; // the byte under the top one (none when n is 1)
+  if (x < 0n && below !== undefined && out[n - 1] === 0xff && (below & 0x80) !== 0)
     return out.subarray(0, n - 1);
   return out;
 }

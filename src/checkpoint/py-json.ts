@@ -26,20 +26,22 @@ import {
 
 function nest(data: NpyData, shape: readonly number[], bool: boolean): JsonValue {
   const scalar = (i: number): JsonValue => {
-    const v = data[i] as number | bigint;
+    const v = data[i];
+    if (v === undefined) fail('BAD_INPUT', `array data holds ${data.length} values, fewer than its shape`);
     if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
     return bool ? v !== 0 : v;
   };
-  if (shape.length === 0) return scalar(0);
-  const rec = (dim: number, base: number): JsonValue[] => {
-    const n = shape[dim] as number;
-    const step = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+  // n values along this axis, each of the `inner` shape, from flat index `base`
+  const rec = (n: number, inner: readonly number[], base: number): JsonValue[] => {
+    const step = inner.reduce((a, b) => a * b, 1);
+    const [next, ...rest] = inner;
     const out: JsonValue[] = [];
     for (let i = 0; i < n; i++)
-      out.push(dim === shape.length - 1 ? scalar(base + i) : rec(dim + 1, base + i * step));
+      out.push(next === undefined ? scalar(base + i) : rec(next, rest, base + i * step));
     return out;
   };
-  return rec(0, 0);
+  const [n0, ...rest] = shape;
+  return n0 === undefined ? scalar(0) : rec(n0, rest, 0);
 }
 
 function keyString(k: PyValue): string {

@@ -327,8 +327,7 @@ export class TorchTensor {
   /** C-contiguous (dims of size 1 may carry any stride, as in torch). */
   get isContiguous(): boolean {
     let expected = 1;
-    for (let d = this.shape.length - 1; d >= 0; d--) {
-      const size = this.shape[d] as number;
+    for (const [d, size] of [...this.shape.entries()].reverse()) {
       if (size === 0) return true;
       if (size !== 1 && this.stride[d] !== expected) return false;
       expected *= size;

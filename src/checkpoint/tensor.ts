@@ -42,13 +42,13 @@ export function numelOf(shape: readonly number[]): number {
 }
 
 export function contiguousStride(shape: readonly number[]): number[] {
-  const stride = new Array<number>(shape.length);
+  const stride: number[] = [];
   let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    stride[d] = s;
-    s *= Math.max(1, shape[d] as number);
+  for (const n of [...shape].reverse()) {
+    stride.push(s);
+    s *= Math.max(1, n);
   }
-  return stride;
+  return stride.reverse();
 }
 
 /** Throws unless every element of the view lies inside its storage (checked once, so gathers need no checks). */
@@ -64,10 +64,11 @@ export function checkTensorBounds(t: TorchTensor, where: string): void {
   const n = numelOf(shape);
   if (n === 0) return;
   let last = storageOffset;
-  for (let d = 0; d < shape.length; d++) {
-    const s = stride[d] as number;
-    if (!Number.isSafeInteger(s) || s < 0) fail('BAD_INPUT', `${where}: bad stride [${stride.join(', ')}]`);
-    last += ((shape[d] as number) - 1) * s;
+  for (const [d, size] of shape.entries()) {
+    const s = stride[d];
+    if (s === undefined || !Number.isSafeInteger(s) || s < 0)
+      fail('BAD_INPUT', `${where}: bad stride [${stride.join(', ')}]`);
+    last += (size - 1) * s;
   }
   if (last >= t.storage.numel) {
     fail(
@@ -97,8 +98,10 @@ export function tensorBytes(t: TorchTensor): Uint8Array {
   if (t.isContiguous) return new Uint8Array(src.subarray(t.storageOffset * es, (t.storageOffset + n) * es));
   const out = new Uint8Array(n * es);
   const rank = t.shape.length;
-  const inner = t.shape[rank - 1] as number;
-  const innerStride = (t.stride[rank - 1] as number) * es;
+  const inner = t.shape[rank - 1];
+  const lastStride = t.stride[rank - 1];
+  if (inner === undefined || lastStride === undefined) fail('BAD_INPUT', 'tensor: a 0-D view is contiguous');
+  const innerStride = lastStride * es;
   const idx = new Array<number>(rank).fill(0);
   let base = t.storageOffset * es; // byte offset of idx with the last index at 0
   for (let o = 0; o < n * es;) {

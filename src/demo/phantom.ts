@@ -14,6 +14,7 @@ import { mat4, type Mat4 } from '../io/geometry.js';
 import { createNifti } from '../io/nifti-volume.js';
 import type { NiftiImage } from '../io/nifti.js';
 import { Rng } from '../util/random.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 /** Label values and names, in dataset.json order. */
 export const PHANTOM_LABELS = ['background', 'liver', 'spleen', 'kidney', 'aorta', 'spine'] as const;
@@ -33,7 +34,7 @@ export interface PhantomCase {
 }
 
 /** Field of view (mm) along x (left–right), y (anterior–posterior), z (inferior–superior). */
-const FOV_MM = [320, 260, 180] as const;
+const FOV_MM: Vec3 = [320, 260, 180];
 
 interface Ellipsoid {
   readonly c: readonly [number, number, number];
@@ -176,12 +177,8 @@ export function generatePhantom(id: string, seed: number): PhantomCase {
   const rng = new Rng(seed);
   const a = drawAnatomy(rng);
   const inPlane = 3.3 + 0.6 * rng.next();
-  const spacing = [inPlane, inPlane, 4 + rng.next()] as const;
-  const dims = FOV_MM.map((f, d) => Math.round(f / (spacing[d] as number))) as unknown as [
-    number,
-    number,
-    number,
-  ];
+  const spacing: Vec3 = [inPlane, inPlane, 4 + rng.next()];
+  const dims = map3(FOV_MM, (f, d) => Math.round(f / spacing[d]));
   const [ni, nj, nk] = dims;
   const n = ni * nj * nk;
   const hu = new Float32Array(n);

@@ -168,7 +168,9 @@ function backwardEntry(
     case 'concat': {
       let start = 0;
       for (const x of e.inputs) {
-        const size = x.shape[e.attrs.axis] as number;
+        const size = x.shape[e.attrs.axis];
+        if (size === undefined)
+          fail('SHAPE_MISMATCH', `concat: axis ${e.attrs.axis} of ${formatShape(x.shape)}`);
         if (needs.has(x)) accumulate(x, backend.slice(dy, e.attrs.axis, start, size));
         start += size;
       }

@@ -7,10 +7,31 @@ import type { Vec3 } from '../util/vec3.js';
  * Shape inference and validation for every op, shared by all executors so that the eager engine, the
  * ONNX tracer and the counter reject the same inputs with the same message.
  */
-function need5d(op: string, shape: readonly number[]): void {
-  if (shape.length !== 5)
-    fail('SHAPE_MISMATCH', `${op}: expected a 5-D (N, C, D, H, W) input, got ${formatShape(shape)}`);
+/** (N, C, D, H, W). */
+type Shape5 = readonly [number, number, number, number, number];
+
+function as5d(shape: readonly number[]): Shape5 | null {
+  const [n, c, d, h, w] = shape;
+  if (
+    shape.length !== 5 ||
+    n === undefined ||
+    c === undefined ||
+    d === undefined ||
+    h === undefined ||
+    w === undefined
+  )
+    return null;
+  return [n, c, d, h, w];
 }
+
+function need5d(op: string, shape: readonly number[]): Shape5 {
+  return (
+    as5d(shape) ??
+    fail('SHAPE_MISMATCH', `${op}: expected a 5-D (N, C, D, H, W) input, got ${formatShape(shape)}`)
+  );
+}
+
+const AXES = [0, 1, 2] as const;
 
 export function conv3dOutputShape(
   x: readonly number[],
@@ -18,20 +39,19 @@ export function conv3dOutputShape(
   bias: readonly number[] | null,
   attrs: Conv3dAttrs,
 ): number[] {
-  need5d('conv3d', x);
-  if (w.length !== 5) fail('SHAPE_MISMATCH', `conv3d: weight must be 5-D, got ${formatShape(w)}`);
-  const [n, cin] = x as [number, number, number, number, number];
-  const [cout, wcin] = w as [number, number, number, number, number];
+  const [n, cin, ...size] = need5d('conv3d', x);
+  const [cout, wcin, ...kernel] =
+    as5d(w) ?? fail('SHAPE_MISMATCH', `conv3d: weight must be 5-D, got ${formatShape(w)}`);
   if (wcin !== cin) {
     fail('SHAPE_MISMATCH', `conv3d: input has ${cin} channels but weight ${formatShape(w)} expects ${wcin}`);
   }
   if (bias !== null && !sameShape(bias, [cout])) {
     fail('SHAPE_MISMATCH', `conv3d: bias ${formatShape(bias)} does not match ${cout} output channels`);
   }
-  for (let a = 0; a < 3; a++) {
+  for (const a of AXES) {
     const s = attrs.stride[a];
     const p = attrs.padding[a];
-    if (!Number.isInteger(s) || (s as number) < 1 || !Number.isInteger(p) || (p as number) < 0) {
+    if (!Number.isInteger(s) || s < 1 || !Number.isInteger(p) || p < 0) {
       fail(
         'BAD_INPUT',
         `conv3d: stride [${attrs.stride.join(', ')}] must be ≥ 1 and padding [${attrs.padding.join(', ')}] ≥ 0 integers`,
@@ -39,12 +59,8 @@ export function conv3dOutputShape(
     }
   }
   const out = [n, cout];
-  for (let a = 0; a < 3; a++) {
-    const size = x[2 + a] as number;
-    const k = w[2 + a] as number;
-    const s = attrs.stride[a] as number;
-    const p = attrs.padding[a] as number;
-    const o = Math.floor((size + 2 * p - k) / s) + 1;
+  for (const a of AXES) {
+    const o = Math.floor((size[a] + 2 * attrs.padding[a] - kernel[a]) / attrs.stride[a]) + 1;
     if (o < 1)
       fail('SHAPE_MISMATCH', `conv3d: input ${formatShape(x)} is too small for kernel ${formatShape(w)}`);
     out.push(o);
@@ -57,8 +73,7 @@ export function instanceNormShape(
   weight: readonly number[],
   bias: readonly number[],
 ): number[] {
-  need5d('instanceNorm', x);
-  const c = x[1] as number;
+  const [, c] = need5d('instanceNorm', x);
   if (!sameShape(weight, [c]) || !sameShape(bias, [c])) {
     fail(
       'SHAPE_MISMATCH',
@@ -78,31 +93,27 @@ export function concatShape(xs: readonly (readonly number[])[], axis: number): n
   if (first === undefined) fail('BAD_INPUT', 'concat: no inputs');
   if (!Number.isInteger(axis) || axis < 0 || axis >= first.length)
     fail('BAD_INPUT', `concat: bad axis ${axis}`);
-  const out = [...first];
-  out[axis] = 0;
+  let total = 0;
   for (const s of xs) {
+    const size = s[axis];
     const ok = s.length === first.length && s.every((d, i) => i === axis || d === first[i]);
-    if (!ok)
+    if (!ok || size === undefined)
       fail(
         'SHAPE_MISMATCH',
         `concat: ${formatShape(s)} does not match ${formatShape(first)} off axis ${axis}`,
       );
-    out[axis] = out[axis] + (s[axis] as number);
+    total += size;
   }
+  const out = [...first];
+  out[axis] = total;
   return out;
 }
 
 export function upsampleNearestShape(x: readonly number[], scale: Vec3): number[] {
-  need5d('upsampleNearest', x);
+  const [n, c, d, h, w] = need5d('upsampleNearest', x);
   for (const s of scale) {
     if (!Number.isInteger(s) || s < 1)
       fail('BAD_INPUT', `upsampleNearest: scale factors must be positive integers, got ${s}`);
   }
-  return [
-    x[0] as number,
-    x[1] as number,
-    (x[2] as number) * scale[0],
-    (x[3] as number) * scale[1],
-    (x[4] as number) * scale[2],
-  ];
+  return [n, c, d * scale[0], h * scale[1], w * scale[2]];
 }

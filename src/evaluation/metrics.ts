@@ -91,13 +91,13 @@ export function regionCounts(p: PreparedCase, r: LabelOrRegion): RegionMetrics {
   let tp = 0;
   let nRef = 0;
   let nPred = 0;
-  for (let a = 0; a < S; a++) {
-    for (let b = 0; b < S; b++) {
-      const v = c.hist[a * S + b] as number;
-      if (inR[a] === 1) nRef += v;
-      if (inR[b] === 1) nPred += v;
-      if (inR[a] === 1 && inR[b] === 1) tp += v;
-    }
+  // hist is (S, S): reference slot a, prediction slot b at a·S + b
+  for (const [h, v] of c.hist.entries()) {
+    const a = Math.floor(h / S);
+    const b = h - a * S;
+    if (inR[a] === 1) nRef += v;
+    if (inR[b] === 1) nPred += v;
+    if (inR[a] === 1 && inR[b] === 1) tp += v;
   }
   const fp = nPred - tp;
   const fn = nRef - tp;

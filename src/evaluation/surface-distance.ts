@@ -61,23 +61,23 @@ export function computeSurfaceDistances(
       `surface distance: masks of ${maskGt.length} and ${maskPred.length} voxels, shape [${shapeZYX.join(', ')}]`,
     );
   }
-  const lo = [nz, ny, nx];
-  const hi = [-1, -1, -1];
+  let [loZ, loY, loX] = [nz, ny, nx];
+  let [hiZ, hiY, hiX] = [-1, -1, -1];
   for (let z = 0, i = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       for (let x = 0; x < nx; x++, i++) {
         if (maskGt[i] === 0 && maskPred[i] === 0) continue;
-        if (z < (lo[0] as number)) lo[0] = z;
-        if (z > (hi[0] as number)) hi[0] = z;
-        if (y < (lo[1] as number)) lo[1] = y;
-        if (y > (hi[1] as number)) hi[1] = y;
-        if (x < (lo[2] as number)) lo[2] = x;
-        if (x > (hi[2] as number)) hi[2] = x;
+        if (z < loZ) loZ = z;
+        if (z > hiZ) hiZ = z;
+        if (y < loY) loY = y;
+        if (y > hiY) hiY = y;
+        if (x < loX) loX = x;
+        if (x > hiX) hiX = x;
       }
     }
   }
-  if ((hi[0] as number) < 0) return emptySurfaceDistances();
-  const box: Box = { lo: lo as [number, number, number], hi: hi as [number, number, number] };
+  if (hiZ < 0) return emptySurfaceDistances();
+  const box: Box = { lo: [loZ, loY, loX], hi: [hiZ, hiY, hiX] };
   const gt = cropPadded(box, shapeZYX, (i) => maskGt[i] !== 0);
   const pred = cropPadded(box, shapeZYX, (i) => maskPred[i] !== 0);
   return surfaceDistancesInBox(gt, pred, paddedShape(box), spacingMm);
@@ -333,5 +333,5 @@ function percentile(d: Float64Array, a: Float64Array, percent: number): number {
     cum += a[i] as number;
     if (cum / total >= target) return d[i] as number;
   }
-  return d[d.length - 1] as number;
+  return d[d.length - 1] ?? Infinity; // (d is not empty here)
 }

@@ -29,6 +29,14 @@ export interface AxisTaps {
   readonly identity: boolean;
 }
 
+/** Output index k's taps (per plane, not per voxel: the voxel loops index the arrays directly). */
+function tapAt(t: AxisTaps, k: number): { i0: number; i1: number; w0: number; w1: number } {
+  const [i0, i1, w0, w1] = [t.i0[k], t.i1[k], t.w0[k], t.w1[k]];
+  if (i0 === undefined || i1 === undefined || w0 === undefined || w1 === undefined)
+    fail('RUNTIME', `resample back: output index ${k} is outside the ${t.i0.length} taps`);
+  return { i0, i1, w0, w1 };
+}
+
 /**
  * scipy zoom (grid_mode, mode 'nearest') taps: output k reads input (k + 0.5)·(n/m) − 0.5, tap indices
  * clamped into [0, n). Nearest rounds half up (floor(c + 0.5)), as preprocessing's resampleAlongAxis.
@@ -50,8 +58,9 @@ export function axisTaps(n: number, m: number, kind: AxisKind): AxisTaps {
     }
     const cc = (k + 0.5) * scale - 0.5;
     if (kind === 'nearest') {
-      i0[k] = clamp(Math.floor(cc + 0.5));
-      i1[k] = i0[k] as number;
+      const i = clamp(Math.floor(cc + 0.5));
+      i0[k] = i;
+      i1[k] = i;
       w0[k] = 1;
     } else {
       const f = Math.floor(cc);
@@ -106,8 +115,9 @@ export class StreamingResampler {
     this.needed = new Uint8Array(inShapeZYX[0]);
     const tz = this.taps[0];
     for (let k = 0; k < outShapeZYX[0]; k++) {
-      this.needed[tz.i0[k] as number] = 1;
-      if ((tz.w1[k] as number) !== 0) this.needed[tz.i1[k] as number] = 1;
+      const { i0, i1, w1 } = tapAt(tz, k);
+      this.needed[i0] = 1;
+      if (w1 !== 0) this.needed[i1] = 1;
     }
     this.rowX = new Float64Array(inShapeZYX[1] * outShapeZYX[2]);
     this.plane = new Float32Array(classes * outShapeZYX[1] * outShapeZYX[2]);
@@ -145,22 +155,19 @@ export class StreamingResampler {
     const n = this.plane.length;
     while (this.nextOut < this.outShapeZYX[0]) {
       const k = this.nextOut;
-      const a = tz.i0[k] as number;
-      const b = tz.i1[k] as number;
-      const w1 = tz.w1[k] as number;
+      const { i0: a, i1: b, w0, w1 } = tapAt(tz, k);
       if (Math.max(a, w1 === 0 ? a : b) >= this.received) return;
       const pa = this.cache.get(a);
       const pb = w1 === 0 ? pa : this.cache.get(b);
       if (pa === undefined || pb === undefined) fail('RUNTIME', `resample back: plane ${a}/${b} missing`);
       if (w1 === 0) this.plane.set(pa);
       else {
-        const w0 = tz.w0[k] as number;
         for (let i = 0; i < n; i++) this.plane[i] = (pa[i] as number) * w0 + (pb[i] as number) * w1;
       }
       await this.sink(k, this.plane);
       this.nextOut = k + 1;
       // Input planes below the next output's first tap are no longer read (taps are monotone).
-      const low = k + 1 < this.outShapeZYX[0] ? (tz.i0[k + 1] as number) : Infinity;
+      const low = k + 1 < this.outShapeZYX[0] ? tapAt(tz, k + 1).i0 : Infinity;
       for (const z of [...this.cache.keys()]) if (z < low) this.cache.delete(z);
     }
   }

@@ -50,8 +50,7 @@ export function gaussianKernel1d(sigma: number, radius: number): Float64Array {
     phi[i] = Math.exp(scale * (x * x));
   }
   const sum = 0 + pairwiseSum(phi, 0, phi.length);
-  for (let i = 0; i < phi.length; i++) phi[i] = (phi[i] as number) / sum;
-  return phi;
+  return phi.map((v) => v / sum);
 }
 
 /** Weight of `gaussian_filter(impulse at n // 2)` at each index 0…n−1 along one axis (0 beyond the radius). */
@@ -67,7 +66,7 @@ function axisProfile(n: number, sigmaScale: number): Float64Array {
   const centre = Math.floor(n / 2);
   for (let i = 0; i < n; i++) {
     const d = Math.abs(i - centre);
-    out[i] = d <= radius ? (kernel[radius + d] as number) : 0;
+    out[i] = d <= radius ? (kernel[radius + d] ?? 0) : 0;
   }
   return out;
 }

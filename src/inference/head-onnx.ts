@@ -20,8 +20,9 @@ export async function onnxClassHead(
   head: ClassHead;
   close: () => Promise<void>;
 }> {
-  const classes = weight.shape[0] as number;
-  const channels = weight.shape[1] as number;
+  const [classes, channels] = weight.shape;
+  if (classes === undefined || channels === undefined)
+    fail('SHAPE_MISMATCH', `class head weight must be (K, C, 1, 1, 1), got [${weight.shape.join(', ')}]`);
   const wT = new Tensor([channels, classes]);
   for (let k = 0; k < classes; k++)
     for (let c = 0; c < channels; c++) wT.data[c * classes + k] = weight.data[k * channels + c] as number;
@@ -71,4 +72,3 @@ export async function onnxClassHead(
     },
   };
 }
-

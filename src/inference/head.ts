@@ -32,7 +32,11 @@ export interface ClassHead {
 }
 
 /** Voxels of a (C, d, h, w) feature block, checked against its length. */
-export function headVoxels(features: Float32Array, channels: number, dims: readonly [number, number, number]): number {
+export function headVoxels(
+  features: Float32Array,
+  channels: number,
+  dims: readonly [number, number, number],
+): number {
   const voxels = dims[0] * dims[1] * dims[2];
   if (features.length !== channels * voxels)
     fail('SHAPE_MISMATCH', `class head: expected ${channels}×${voxels} features, got ${features.length}`);

@@ -30,7 +30,7 @@ import { argmaxPlane, exportAxisKinds, softmaxPlaneInPlace, StreamingResampler }
 import { slidingWindowPredict, type SlidingWindowMode } from './sliding-window.js';
 import type { RingStoreFactory } from './stitcher.js';
 import type { NetworkFn } from './tta.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 export interface PredictVolumeOptions {
   readonly network: NetworkFn;
@@ -215,7 +215,7 @@ function uncrop(
   const [b0, b1, b2] = [bbox[0] ?? [0, Z], bbox[1] ?? [0, Y], bbox[2] ?? [0, X]];
   // stride of original axis a inside the transposed crop
   const stridesT = [croppedT[1] * croppedT[2], croppedT[2], 1];
-  const s = invert(perm).map((t) => stridesT[t] ?? 0) as unknown as Vec3;
+  const s = map3(invert(perm), (t) => stridesT[t] ?? 0);
   for (let z = b0[0]; z < b0[1]; z++)
     for (let y = b1[0]; y < b1[1]; y++) {
       const src = (z - b0[0]) * s[0] + (y - b1[0]) * s[1];

@@ -107,23 +107,23 @@ function labelCentre(
   labels: Uint8Array | Uint16Array,
   [nz, ny, nx]: readonly [number, number, number],
 ): number[] {
-  const lo = [nz, ny, nx];
-  const hi = [-1, -1, -1];
+  let [loZ, loY, loX] = [nz, ny, nx];
+  let [hiZ, hiY, hiX] = [-1, -1, -1];
   for (let z = 0, i = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
       for (let x = 0; x < nx; x++, i++) {
         if (labels[i] === 0) continue;
-        const p = [z, y, x];
-        for (let a = 0; a < 3; a++) {
-          const v = p[a] as number;
-          if (v < (lo[a] as number)) lo[a] = v;
-          if (v > (hi[a] as number)) hi[a] = v;
-        }
+        loZ = Math.min(loZ, z);
+        loY = Math.min(loY, y);
+        loX = Math.min(loX, x);
+        hiZ = Math.max(hiZ, z);
+        hiY = Math.max(hiY, y);
+        hiX = Math.max(hiX, x);
       }
     }
   }
-  if ((hi[0] as number) < 0) return [nz >> 1, ny >> 1, nx >> 1];
-  return lo.map((l, a) => Math.floor((l + (hi[a] as number)) / 2));
+  if (hiZ < 0) return [nz >> 1, ny >> 1, nx >> 1];
+  return [Math.floor((loZ + hiZ) / 2), Math.floor((loY + hiY) / 2), Math.floor((loX + hiX) / 2)];
 }
 
 function percentile(sorted: Float32Array, q: number): number {

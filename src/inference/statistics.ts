@@ -59,7 +59,7 @@ export function computeLabelStatistics(
   const voxelVolumeMl = (spacingZYX[0] * spacingZYX[1] * spacingZYX[2]) / 1000;
   const out: Record<string, LabelStatisticsEntry> = {};
   let last = names.length - 1;
-  for (let l = last + 1; l < size; l++) if ((counts[l] as number) > 0) last = l;
+  for (let l = last + 1; l < size; l++) if ((counts[l] ?? 0) > 0) last = l;
   for (let l = 1; l <= last; l++) {
     const voxels = counts[l] ?? 0;
     const name = names[l];
@@ -70,7 +70,7 @@ export function computeLabelStatistics(
       label: l,
       voxels,
       volumeMl: voxels * voxelVolumeMl,
-      meanIntensity: intensities === null || voxels === 0 ? null : (sums[l] as number) / voxels,
+      meanIntensity: intensities === null || voxels === 0 ? null : (sums[l] ?? NaN) / voxels,
     };
   }
   return { voxelVolumeMl, labels: out };

@@ -28,7 +28,7 @@ export function computeStepsForSlidingWindow(
     );
   if (!(stepSize > 0 && stepSize <= 1)) fail('BAD_INPUT', `step size must be in (0, 1], got ${stepSize}`);
   return patchSize.map((patch, d) => {
-    const image = imageSize[d] as number;
+    const image = imageSize[d] ?? fail('BAD_INPUT', `image size [${imageSize.join(', ')}] has no axis ${d}`);
     if (!Number.isInteger(patch) || patch < 1 || !Number.isInteger(image) || image < 0)
       fail('BAD_INPUT', `invalid patch/image size ${patch}/${image} on axis ${d}`);
     const targetStep = patch * stepSize;

@@ -4,7 +4,7 @@
  * Mirror axes are spatial: 0 = z (tensor dim 2), 1 = y (dim 3), 2 = x (dim 4).
  */
 import { fail } from '../util/errors.js';
-import { Tensor } from '../engine/tensor.js';
+import { formatShape, Tensor } from '../engine/tensor.js';
 import type { ClassHead } from './head.js';
 
 /**
@@ -96,7 +96,7 @@ export function softmaxChannels(
 
 /** Batch element `i` of an (N, …) tensor as a view. */
 function item(t: Tensor, i: number): Float32Array {
-  const per = t.size / (t.shape[0] as number);
+  const per = t.size / (t.shape[0] ?? fail('SHAPE_MISMATCH', 'a 0-D tensor has no batch axis'));
   return t.data.subarray(i * per, (i + 1) * per);
 }
 
@@ -130,7 +130,8 @@ export async function predictMirrored(
   // Passes are folded in one at a time, in order, so running them one by one holds a single output.
   const addPass = (o: Tensor, axes: readonly number[]): void => {
     const back = flipSpatial(o, axes).data;
-    state.classes = o.shape[1] as number;
+    state.classes =
+      o.shape[1] ?? fail('SHAPE_MISMATCH', `network output ${formatShape(o.shape)} has no class axis`);
     const acc = (state.acc ??= new Float32Array(back.length));
     if (acc.length !== back.length)
       fail('SHAPE_MISMATCH', 'TTA passes returned different numbers of classes');

@@ -92,10 +92,10 @@ export function drawText(
   const x0 = Math.round(x);
   const y0 = Math.round(y);
   for (let i = 0; i < text.length; i++) {
-    const rows = glyphRows(text[i] as string);
+    const rows = glyphRows(text.charAt(i));
     const gx = x0 + i * GLYPH_ADVANCE * scale;
     for (let r = 0; r < GLYPH_HEIGHT; r++) {
-      const bits = rows[r] as number;
+      const bits = rows[r] ?? 0; // (a short glyph draws nothing below its rows)
       for (let c = 0; c < GLYPH_WIDTH; c++) {
         if ((bits & (1 << (GLYPH_WIDTH - 1 - c))) === 0) continue;
         for (let dy = 0; dy < scale; dy++)

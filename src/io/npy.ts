@@ -80,8 +80,8 @@ function parseHeader(text: string): { descr: string; fortran: boolean; shape: nu
 export function readNpy(bytes: Uint8Array): NpyArray {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
     fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
-  const major = bytes[6] as number;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = view.getUint8(6);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
   const dataStart = headerStart + headerLen;
@@ -166,6 +166,9 @@ function decode(dtype: NpyDtype, v: DataView, n: number, le: boolean): NpyData {
 /** Reorders Fortran (column-major) data into C order. */
 function fortranToC<T extends NpyData>(data: T, shape: readonly number[]): T {
   const out = data.slice() as T;
+  // element copies between the same typed-array type (number or bigint elements alike)
+  const src: ArrayLike<unknown> = data;
+  const dst: { [i: number]: unknown } = out;
   const n = shape.length;
   const idx = new Array<number>(n).fill(0);
   for (let c = 0; c < data.length; c++) {
@@ -176,7 +179,7 @@ function fortranToC<T extends NpyData>(data: T, shape: readonly number[]): T {
       f += (idx[a] as number) * mul;
       mul *= shape[a] as number;
     }
-    (out as unknown as { [i: number]: unknown })[c] = (data as unknown as { [i: number]: unknown })[f];
+    dst[c] = src[f];
     for (let a = n - 1; a >= 0; a--) {
       idx[a] = (idx[a] as number) + 1;
       if ((idx[a] as number) < (shape[a] as number)) break;

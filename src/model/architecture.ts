@@ -1,5 +1,5 @@
 import { fail } from '../util/errors.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, vec3, type Vec3 } from '../util/vec3.js';
 
 /**
  * Everything that determines an STU-Net's parameters and forward pass (official STUNet.__init__
@@ -30,7 +30,7 @@ export function stunetPoolsFromPlans(
     if (p.length !== 3 || p.some((v) => !Number.isInteger(v) || v < 1)) {
       fail('BAD_INPUT', `pool_op_kernel_sizes[${i}] must be three positive integers, got [${p.join(', ')}]`);
     }
-    return [p[0], p[1], p[2]] as unknown as Vec3;
+    return vec3(p, `pool_op_kernel_sizes[${i}]`);
   });
   while (out.length < numPool) out.push([1, 1, 1]);
   return out;
@@ -76,8 +76,7 @@ export function validateArchitecture(arch: StunetArchitecture): void {
 
 /** Product of the pools per axis: the patch must be divisible by it (official input_shape_must_be_divisible_by). */
 export function divisibilityZYX(arch: StunetArchitecture): Vec3 {
-  const f = [1, 1, 1];
-  for (const p of arch.poolOpKernelSizes)
-    for (let a = 0; a < 3; a++) f[a] = (f[a] as number) * (p[a] as number);
-  return f as unknown as Vec3;
+  let f: Vec3 = [1, 1, 1];
+  for (const p of arch.poolOpKernelSizes) f = map3(f, (v, a) => v * p[a]);
+  return f;
 }

@@ -3,7 +3,7 @@
  * network output (full resolution first), derived from the architecture's pooling.
  */
 import { fail } from '../util/errors.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 /**
  * nnUNetTrainerV2.initialize: w_i = 1/2^i, the lowest-resolution output gets 0, normalised to sum 1.
@@ -23,11 +23,10 @@ export function deepSupervisionWeights(numOutputs: number): number[] {
  */
 export function deepSupervisionScales(pools: readonly Vec3[]): Vec3[] {
   const scales: Vec3[] = [[1, 1, 1]];
-  const prod = [1, 1, 1];
+  let prod: Vec3 = [1, 1, 1];
   for (const p of pools.slice(0, -1)) {
-    for (let a = 0; a < 3; a++) prod[a] = (prod[a] as number) * (p[a] as number);
-    const [a, b, c] = prod as [number, number, number];
-    scales.push([1 / a, 1 / b, 1 / c]);
+    prod = map3(prod, (v, a) => v * p[a]);
+    scales.push(map3(prod, (v) => 1 / v));
   }
   return scales;
 }

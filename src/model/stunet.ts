@@ -6,7 +6,7 @@
  */
 import type { Ops, ParamSource } from '../engine/ops.js';
 import { type StunetArchitecture, validateArchitecture } from './architecture.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 export interface ParamSpec {
   readonly name: string;
@@ -67,7 +67,7 @@ class BasicResBlock {
   readonly norm2: InstanceNorm3d;
   readonly conv3: Conv3d | null;
   constructor(name: string, cin: number, cout: number, kernel: Vec3, stride: Vec3, projection: boolean) {
-    const pad = kernel.map((k) => Math.floor(k / 2)) as unknown as Vec3;
+    const pad = map3(kernel, (k) => Math.floor(k / 2));
     this.conv1 = new Conv3d(`${name}.conv1`, cin, cout, kernel, stride, pad);
     this.norm1 = new InstanceNorm3d(`${name}.norm1`, cout);
     this.conv2 = new Conv3d(`${name}.conv2`, cout, cout, kernel, ONES, pad);

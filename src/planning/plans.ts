@@ -108,12 +108,16 @@ export function parsePlans(text: string): NnunetPlans {
   } catch (e) {
     fail('BAD_INPUT', `plans: not valid JSON (${(e as Error).message})`);
   }
-  if (!isObj(obj) || !isObj(obj['configurations'])) {
+  if (!hasConfigurations(obj)) {
     fail('BAD_INPUT', 'plans: expected an nnU-Net v2 plans object with "configurations"');
   }
-  for (const name of Object.keys(obj['configurations']))
-    configurationTopology(obj as unknown as NnunetPlans, name);
-  return obj as unknown as NnunetPlans;
+  for (const name of Object.keys(obj.configurations)) configurationTopology(obj, name);
+  return obj;
+}
+
+/** The shallow check before configurationTopology reads each configuration; other fields are taken as read. */
+function hasConfigurations(x: unknown): x is NnunetPlans {
+  return isObj(x) && isObj(x['configurations']);
 }
 
 export function configurationTopology(plans: NnunetPlans, name = '3d_fullres'): ConfigurationTopology {

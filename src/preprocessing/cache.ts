@@ -146,15 +146,20 @@ export function parseCachedProperties(text: string, what: string): CachedCasePro
   const p = v as Record<string, unknown> | null;
   if (p === null || typeof p !== 'object' || p['format'] !== CACHE_FORMAT)
     fail('BAD_INPUT', `${what}: not a stunet preprocessed case`);
-  const shape = p['shapeZYX'];
-  if (
-    typeof p['key'] !== 'string' ||
-    typeof p['channels'] !== 'number' ||
-    !Array.isArray(shape) ||
-    shape.length !== 3 ||
-    (p['segDtype'] !== 'int8' && p['segDtype'] !== 'int16') ||
-    typeof p['classLocations'] !== 'object'
-  )
+  if (!hasCaseFields(p))
     fail('BAD_INPUT', `${what}: missing key, channels, shapeZYX, segDtype or classLocations`);
-  return p as unknown as CachedCaseProperties;
+  return p;
+}
+
+/** The fields a cached case must have (their contents are checked where they are used). */
+function hasCaseFields(p: Record<string, unknown>): p is Record<string, unknown> & CachedCaseProperties {
+  const shape = p['shapeZYX'];
+  return (
+    typeof p['key'] === 'string' &&
+    typeof p['channels'] === 'number' &&
+    Array.isArray(shape) &&
+    shape.length === 3 &&
+    (p['segDtype'] === 'int8' || p['segDtype'] === 'int16') &&
+    typeof p['classLocations'] === 'object'
+  );
 }

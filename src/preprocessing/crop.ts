@@ -71,26 +71,28 @@ export function createNonzeroMask(data: Volume): Uint8Array {
 /** `get_bbox_from_mask(mask, 0)`: the half-open bounding box of the mask's nonzero voxels. */
 export function getBboxFromMask(mask: Uint8Array, dims: readonly [number, number, number]): BBox3 {
   const [d0, d1, d2] = dims;
-  const lo = [Infinity, Infinity, Infinity];
-  const hi = [-1, -1, -1];
+  let [loZ, loY, loX] = [Infinity, Infinity, Infinity];
+  let [hiZ, hiY, hiX] = [-1, -1, -1];
   let i = 0;
   for (let z = 0; z < d0; z++) {
     for (let y = 0; y < d1; y++) {
       for (let x = 0; x < d2; x++, i++) {
         if (mask[i] === 0) continue;
-        const p = [z, y, x];
-        for (let a = 0; a < 3; a++) {
-          const v = p[a] as number;
-          if (v < (lo[a] as number)) lo[a] = v;
-          if (v > (hi[a] as number)) hi[a] = v;
-        }
+        loZ = Math.min(loZ, z);
+        loY = Math.min(loY, y);
+        loX = Math.min(loX, x);
+        hiZ = Math.max(hiZ, z);
+        hiY = Math.max(hiY, y);
+        hiX = Math.max(hiX, x);
       }
     }
   }
-  if ((hi[0] as number) < 0)
-    fail('BAD_INPUT', 'crop: the image is zero everywhere, there is nothing to crop to');
-  const b = (a: number): [number, number] => [lo[a] as number, (hi[a] as number) + 1];
-  return [b(0), b(1), b(2)];
+  if (hiZ < 0) fail('BAD_INPUT', 'crop: the image is zero everywhere, there is nothing to crop to');
+  return [
+    [loZ, hiZ + 1],
+    [loY, hiY + 1],
+    [loX, hiX + 1],
+  ];
 }
 
 /** `crop_to_bbox` applied to every channel of a (C, Z, Y, X) array. */

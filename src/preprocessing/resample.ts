@@ -29,7 +29,7 @@ export function getDoSeparateZ(spacing: Vec3, threshold = SEPARATE_Z_ANISOTROPY_
 /** `get_lowres_axis`: the axes whose spacing equals the largest (may be 1, 2 or 3 axes). */
 export function getLowresAxis(spacing: Vec3): number[] {
   const max = Math.max(...spacing);
-  return [0, 1, 2].filter((i) => max / (spacing[i] as number) === 1);
+  return ([0, 1, 2] as const).filter((i) => max / spacing[i] === 1);
 }
 
 export interface ResampleOptions {

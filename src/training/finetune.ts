@@ -63,8 +63,13 @@ export function transferPretrained(
       continue;
     }
     if ((STEM_KEYS as readonly string[]).includes(key) && !sameShape(src.shape, spec.shape)) {
-      const have = src.shape[1] as number;
-      const want = spec.shape[1] as number;
+      const [, have] = src.shape;
+      const [, want] = spec.shape;
+      if (have === undefined || want === undefined)
+        fail(
+          'SHAPE_MISMATCH',
+          `fine-tuning: ${key} has shape ${formatShape(src.shape)}, expected ${formatShape(spec.shape)}`,
+        );
       if (want % have !== 0)
         fail(
           'SHAPE_MISMATCH',

@@ -19,7 +19,7 @@ import type { Sample } from '../augmentation/sample.js';
 import { getPatchSize } from '../augmentation/spatial.js';
 import { fail } from '../util/errors.js';
 import type { Rng } from '../util/random.js';
-import type { Vec3 } from '../util/vec3.js';
+import { map3, type Vec3 } from '../util/vec3.js';
 
 /** One preprocessed case (nnU-Net's case_all_data split into data and seg, plus its properties). */
 export interface PreprocessedCase {
@@ -146,32 +146,33 @@ export function samplePatch(
 ): SampledPatch {
   const c = asCaseSource(loaderCase);
   const shape = c.shapeZYX;
-  const lb: number[] = [];
-  const ub: number[] = [];
-  for (let d = 0; d < 3; d++) {
-    let pad = needToPad[d] as number;
-    if (pad + (shape[d] as number) < (patch[d] as number)) pad = (patch[d] as number) - (shape[d] as number);
-    // numpy: -pad // 2 floors towards −∞
-    lb.push(Math.floor(-pad / 2));
-    ub.push((shape[d] as number) + Math.floor(pad / 2) + (pad % 2) - (patch[d] as number));
-  }
+  const pad = map3(needToPad, (p, d) => (p + shape[d] < patch[d] ? patch[d] - shape[d] : p));
+  // numpy: -pad // 2 floors towards −∞
+  const lb = map3(pad, (p) => Math.floor(-p / 2));
+  const ub = map3(pad, (p, d) => shape[d] + Math.floor(p / 2) + (p % 2) - patch[d]);
   let selectedClass: number | null = null;
-  let voxel: number[] | null = null;
+  let voxel: Vec3 | null = null;
   if (forceForeground) {
     const classLocations = c.classLocations();
     const classes = [...classLocations.entries()].filter(([k, v]) => k > 0 && v.length >= 3).map(([k]) => k);
     if (classes.length > 0) {
-      selectedClass = classes[randInt(rng, 0, classes.length)] as number;
-      const locs = classLocations.get(selectedClass) ?? [];
+      const cls =
+        classes[randInt(rng, 0, classes.length)] ?? fail('RUNTIME', 'loader: class draw out of range');
+      selectedClass = cls;
+      const locs = classLocations.get(cls) ?? [];
       const i = randInt(rng, 0, Math.floor(locs.length / 3));
-      voxel = [locs[3 * i] as number, locs[3 * i + 1] as number, locs[3 * i + 2] as number];
+      const [z, y, x] = [locs[3 * i], locs[3 * i + 1], locs[3 * i + 2]];
+      if (z === undefined || y === undefined || x === undefined)
+        fail('BAD_INPUT', `case ${c.key}: location ${i} of class ${cls} is incomplete`);
+      voxel = [z, y, x];
     }
   }
-  const lower = [0, 1, 2].map((d) =>
-    voxel === null
-      ? randInt(rng, lb[d] as number, (ub[d] as number) + 1)
-      : Math.max(lb[d] as number, (voxel[d] as number) - Math.floor((patch[d] as number) / 2)),
-  ) as unknown as Vec3;
+  const centre = voxel;
+  // axis by axis (map3 calls in axis order, so the draws come in nnU-Net's order)
+  const lower =
+    centre === null
+      ? map3(lb, (l, d) => randInt(rng, l, ub[d] + 1))
+      : map3(lb, (l, d) => Math.max(l, centre[d] - Math.floor(patch[d] / 2)));
   return { key: c.key, sample: c.readBox(lower, patch), lowerZYX: lower, selectedClass };
 }
 
@@ -210,12 +211,10 @@ export function cropPadded(c: PreprocessedCase, lower: Vec3, patch: Vec3): Sampl
 export function sampleBatch(cases: readonly LoaderCase[], cfg: LoaderConfig, rng: Rng): SampledPatch[] {
   if (cases.length === 0) fail('BAD_INPUT', 'the loader needs at least one case');
   const patch = cfg.generatorPatchSizeZYX;
-  const needToPad = [0, 1, 2].map((d) =>
-    Math.trunc((patch[d] as number) - (cfg.patchSizeZYX[d] as number)),
-  ) as unknown as Vec3;
+  const needToPad = map3(patch, (p, d) => Math.trunc(p - cfg.patchSizeZYX[d]));
   const picks = Array.from(
     { length: cfg.batchSize },
-    () => cases[randInt(rng, 0, cases.length)] as LoaderCase,
+    () => cases[randInt(rng, 0, cases.length)] ?? fail('RUNTIME', 'loader: case draw out of range'),
   );
   return picks.map((c, j) =>
     samplePatch(c, patch, needToPad, doOversample(j, cfg.batchSize, cfg.oversampleForegroundPercent), rng),

@@ -87,8 +87,11 @@ export function diceCeLoss(logits: Tensor, target: LabelMap, opts: DiceCeOptions
   for (let g = 0; g < groups; g++) {
     for (let c = 1; c < C; c++) {
       const k = g * C + c;
-      const num = 2 * (tp[k] as number) + smooth;
-      const den = (sumP[k] as number) + (sumY[k] as number) + smooth + 1e-8;
+      const [tpk, p, y] = [tp[k], sumP[k], sumY[k]];
+      if (tpk === undefined || p === undefined || y === undefined)
+        fail('RUNTIME', `loss: no sums for group ${g}, class ${c}`);
+      const num = 2 * tpk + smooth;
+      const den = p + y + smooth + 1e-8;
       dcSum += num / den;
       dA[k] = (-2 / den / terms) * weight;
       dB[k] = (num / (den * den) / terms) * weight;
@@ -145,9 +148,11 @@ export function multipleOutputLoss(
     );
   let loss = 0;
   const perOutput = outputs.map((x, i) => {
-    const w = weights[i] as number;
+    const [w, target] = [weights[i], targets[i]];
+    if (w === undefined || target === undefined)
+      fail('BAD_INPUT', `deep-supervision loss: no target or weight for output ${i}`);
     if (i > 0 && w === 0) return null;
-    const r = diceCeLoss(x, targets[i] as LabelMap, opts, w);
+    const r = diceCeLoss(x, target, opts, w);
     loss += w * r.loss;
     return r;
   });

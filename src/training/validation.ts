@@ -63,9 +63,10 @@ export function numpyShuffledRange(n: number, seed: number): number[] {
   const rng = new Mt19937(seed);
   for (let i = n - 1; i > 0; i--) {
     const j = rng.interval(i);
-    const t = a[i] as number;
-    a[i] = a[j] as number;
-    a[j] = t;
+    const [ai, aj] = [a[i], a[j]];
+    if (ai === undefined || aj === undefined) fail('RUNTIME', `shuffle: index ${j} outside 0…${i}`);
+    a[i] = aj;
+    a[j] = ai;
   }
   return a;
 }
@@ -148,7 +149,10 @@ export function accumulateCounts(counts: DiceCounts, logits: Tensor, target: Arr
 /** Dice per foreground class (NaN where the class is absent from both). */
 export function diceFromCounts(c: DiceCounts): number[] {
   return Array.from(c.tp, (tp, i) => {
-    const den = 2 * tp + (c.fp[i] as number) + (c.fn[i] as number);
+    const [fp, fn] = [c.fp[i], c.fn[i]];
+    if (fp === undefined || fn === undefined)
+      fail('BAD_INPUT', 'dice counts: tp, fp and fn differ in length');
+    const den = 2 * tp + fp + fn;
     return den === 0 ? NaN : (2 * tp) / den;
   });
 }

@@ -19,7 +19,9 @@ function keyOf(bits: number): number {
 
 function valueOfKey(key: number): number {
   const bits = (key & 0x80000000) !== 0 ? (key & 0x7fffffff) >>> 0 : ~key >>> 0;
-  return new Float32Array(new Uint32Array([bits]).buffer)[0] as number;
+  const v = new DataView(new ArrayBuffer(4));
+  v.setUint32(0, bits);
+  return v.getFloat32(0);
 }
 
 /** Canonical quiet NaN for every NaN, so all NaNs sort last, as TypedArray.prototype.sort puts them. */
@@ -53,7 +55,7 @@ export function selectRanks(values: Float32Array, ranks: readonly number[]): num
   // Each distinct upper bucket costs a 2^16 histogram: beyond a few ranks a sorted copy is cheaper.
   if (ranks.length > MAX_SELECT_RANKS) {
     const sorted = Float32Array.from(values).sort();
-    return ranks.map((r) => sorted[r] as number);
+    return ranks.map((r) => sorted[r] ?? fail('BAD_INPUT', `rank ${r} is not within 0…${n - 1}`));
   }
   const bits = new Uint32Array(values.buffer, values.byteOffset, n);
   const key = (i: number): number => {
@@ -81,9 +83,9 @@ export function selectRanks(values: Float32Array, ranks: readonly number[]): num
     }
   }
   return first.map(({ bin, within }) => {
-    const [{ bin: lowBin }] = locate(low[slot[bin] as number] as Float64Array, [within]) as [
-      { bin: number; within: number },
-    ];
+    const hist = low[slot[bin] ?? -1] ?? fail('RUNTIME', `order statistics: bucket ${bin} has no histogram`);
+    const lowBin =
+      locate(hist, [within])[0]?.bin ?? fail('RUNTIME', `order statistics: rank ${within} not located`);
     const k = ((bin << 16) | lowBin) >>> 0;
     return k === NAN_KEY ? NaN : valueOfKey(k);
   });

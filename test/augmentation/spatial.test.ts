@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cubicCoefficients, sampleCubic } from '../../src/augmentation/interpolate.js';
+import { cubicCoefficients, sampleCubic, type Mat3 } from '../../src/augmentation/interpolate.js';
 import {
   applySpatial,
   centerCrop,
@@ -69,7 +69,7 @@ test('order-3 sampling of a smooth field at rotated points is close to the field
   const coef = cubicCoefficients(src, shape);
   const t = 0.4;
   // a rotated, shifted 8³ grid well inside the volume
-  const matrix = [1, 0, 0, 0, Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t)];
+  const matrix: Mat3 = [1, 0, 0, 0, Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t)];
   const origin = [8.3, 9.1, 7.7] as const;
   const out = new Float32Array(512);
   sampleCubic(coef, shape, { center: [0, 0, 0], matrix, scale: 1, offset: origin }, [8, 8, 8], 0, out, 0);
