@@ -35,7 +35,11 @@ for (const scale of scales) {
   const x = new Tensor([1, 1, ...patch]);
   for (let i = 0; i < x.size; i++) x.data[i] = rng.normal();
   for (const threads of threadList) {
-    const runner = await createNetworkRunner(model, nodeRuntime, { executor: 'ort', deepSupervision: false, threads });
+    const runner = await createNetworkRunner(model, nodeRuntime, {
+      executor: 'ort',
+      deepSupervision: false,
+      threads,
+    });
     await runner.run(x); // warm-up: ORT plans kernels and allocates on the first run
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) {

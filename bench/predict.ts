@@ -70,7 +70,12 @@ async function child(scale: string, classes: number, tta: boolean): Promise<void
   const arch = { ...scaleArchitecture(scale), numClasses: classes };
   const model = { arch, weights: initWeightsHe(new StuNet(arch), 0), meta: defaultMeta() };
   const t = threads === '' ? undefined : Number(threads);
-  const predictor = await createPredictorNetwork(model, backend, nodeRuntime, t === undefined ? {} : { threads: t });
+  const predictor = await createPredictorNetwork(
+    model,
+    backend,
+    nodeRuntime,
+    t === undefined ? {} : { threads: t },
+  );
   const dir = mkdtempSync(join(tmpdir(), 'stunet-bench-'));
   try {
     const t0 = performance.now();

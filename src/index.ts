@@ -129,5 +129,14 @@ export {
   type DemoResult,
   type DemoTrainRequest,
 } from './jobs/demo.js';
-export { writePhantomDataset, type PhantomDatasetFiles, type PhantomDatasetOptions } from './jobs/demo-data.js';
-export { runTrainSteps, type TrainStepLog, type TrainStepsOptions, type TrainStepsResult } from './jobs/train-steps.js';
+export {
+  writePhantomDataset,
+  type PhantomDatasetFiles,
+  type PhantomDatasetOptions,
+} from './jobs/demo-data.js';
+export {
+  runTrainSteps,
+  type TrainStepLog,
+  type TrainStepsOptions,
+  type TrainStepsResult,
+} from './jobs/train-steps.js';

@@ -1,5 +1,5 @@
 import { fail } from '../util/errors.js';
-import type { Vec3 } from '../util/vec3.js';
+import { vec3, type Vec3 } from '../util/vec3.js';
 
 /** Option parsers shared by the commands; each names the option in its error. */
 export function parseIntList(option: string, text: string): number[] {
@@ -14,7 +14,7 @@ export function parseIntList(option: string, text: string): number[] {
 export function parseVec3(option: string, text: string): Vec3 {
   const v = parseIntList(option, text);
   if (v.length !== 3) fail('BAD_INPUT', `${option}: expected three values Z,Y,X, got '${text}'`);
-  return v as unknown as Vec3;
+  return vec3(v, option);
 }
 
 /** `2,2,2/2,2,2/1,1,2` → [[2,2,2],[2,2,2],[1,1,2]]. */

@@ -116,7 +116,8 @@ export function registerEvaluate(program: Command): void {
         return;
       }
       const names =
-        result.labelNames ?? (system === undefined ? datasetLabelNames(nodeStore, o.ref) : labelNames(system));
+        result.labelNames ??
+        (system === undefined ? datasetLabelNames(nodeStore, o.ref) : labelNames(system));
       const rows = result.summary.mean.map((e) => {
         const r = result.labelsOrRegions.find((x) => labelOrRegionKey(x) === e.key);
         const name = typeof r === 'number' ? (names?.[r] ?? '') : '';

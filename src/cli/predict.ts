@@ -40,7 +40,9 @@ function parseAxes(text: string): number[] {
   return axes;
 }
 
-function parseOptions(o: PredictCliOptions): NodePredictOptions & { backend: PredictBackend; threads?: number } {
+function parseOptions(
+  o: PredictCliOptions,
+): NodePredictOptions & { backend: PredictBackend; threads?: number } {
   if (o.backend !== 'ort' && o.backend !== 'wasm' && o.backend !== 'ref')
     fail('BAD_INPUT', `--backend: use 'ort', 'wasm' or 'ref', got '${o.backend}'`);
   const modes = ['v1', 'v2-stunet', 'v2-upstream'];
@@ -110,7 +112,12 @@ export function registerPredict(program: Command): void {
       const opts = parseOptions(o);
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
       const { backend, threads, ...caseOpts } = opts;
-      const predictor = await createPredictorNetwork(model, backend, nodeRuntime, threads === undefined ? {} : { threads });
+      const predictor = await createPredictorNetwork(
+        model,
+        backend,
+        nodeRuntime,
+        threads === undefined ? {} : { threads },
+      );
       const progress = consoleProgress(process.stderr);
       try {
         await predictPaths(o.input, o.output, model, predictor.network, {

@@ -11,6 +11,7 @@
  */
 import { fail } from '../util/errors.js';
 import { encodePng } from '../io/png.js';
+import { nonzeroBox } from '../preprocessing/crop.js';
 
 export interface PreviewOptions {
   /** Intensities, (Z, Y, X) C-order. */
@@ -103,27 +104,10 @@ function plane(
 }
 
 /** Centre of the bounding box of the labelled voxels, or of the volume when nothing is labelled. */
-function labelCentre(
-  labels: Uint8Array | Uint16Array,
-  [nz, ny, nx]: readonly [number, number, number],
-): number[] {
-  let [loZ, loY, loX] = [nz, ny, nx];
-  let [hiZ, hiY, hiX] = [-1, -1, -1];
-  for (let z = 0, i = 0; z < nz; z++) {
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++, i++) {
-        if (labels[i] === 0) continue;
-        loZ = Math.min(loZ, z);
-        loY = Math.min(loY, y);
-        loX = Math.min(loX, x);
-        hiZ = Math.max(hiZ, z);
-        hiY = Math.max(hiY, y);
-        hiX = Math.max(hiX, x);
-      }
-    }
-  }
-  if (hiZ < 0) return [nz >> 1, ny >> 1, nx >> 1];
-  return [Math.floor((loZ + hiZ) / 2), Math.floor((loY + hiY) / 2), Math.floor((loX + hiX) / 2)];
+function labelCentre(labels: Uint8Array | Uint16Array, dims: readonly [number, number, number]): number[] {
+  const box = nonzeroBox(labels, dims);
+  if (box === null) return dims.map((n) => n >> 1);
+  return box.map(([lo, hi]) => Math.floor((lo + hi - 1) / 2));
 }
 
 function percentile(sorted: Float32Array, q: number): number {

@@ -10,13 +10,25 @@ type Ijk = readonly [number, number, number];
 /** Voxels [i0, i0+ni) × [j0, j0+nj) × [k0, k0+nk) of a 3D image, same datatype, header and orientation. */
 export function cropNifti(image: NiftiImage, fromIJK: Ijk, sizeIJK: Ijk): NiftiImage {
   const [I = 1, J = 1, K = 1] = image.dims;
-  if (image.dims.length > 3) fail('UNSUPPORTED', `crop: a 3D image is needed, got dims ${image.dims.join('×')}`);
+  if (image.dims.length > 3)
+    fail('UNSUPPORTED', `crop: a 3D image is needed, got dims ${image.dims.join('×')}`);
   const [i0, j0, k0] = fromIJK;
   const [ni, nj, nk] = sizeIJK;
-  if ([i0, j0, k0, ni, nj, nk].some((v) => !Number.isInteger(v)) || i0 < 0 || j0 < 0 || k0 < 0 || ni < 1 || nj < 1 || nk < 1)
+  if (
+    [i0, j0, k0, ni, nj, nk].some((v) => !Number.isInteger(v)) ||
+    i0 < 0 ||
+    j0 < 0 ||
+    k0 < 0 ||
+    ni < 1 ||
+    nj < 1 ||
+    nk < 1
+  )
     fail('BAD_INPUT', `crop: box [${fromIJK.join(', ')}] + [${sizeIJK.join(', ')}] is not a box of voxels`);
   if (i0 + ni > I || j0 + nj > J || k0 + nk > K)
-    fail('BAD_INPUT', `crop: box [${fromIJK.join(', ')}] + [${sizeIJK.join(', ')}] leaves the image ${I}×${J}×${K}`);
+    fail(
+      'BAD_INPUT',
+      `crop: box [${fromIJK.join(', ')}] + [${sizeIJK.join(', ')}] leaves the image ${I}×${J}×${K}`,
+    );
   const raw = image.raw;
   const out = new (raw.constructor as new (length: number) => NiftiRawData)(ni * nj * nk);
   for (let k = 0; k < nk; k++)

@@ -40,7 +40,10 @@ function listFiles(store: FileStore, dir: string): string[] {
 }
 
 /** Reads dataset.json and the file names; problems (not exceptions) for anything wrong. */
-export function readDatasetDir(store: FileStore, dir: string): { desc: DatasetDescription | null; problems: DatasetProblem[] } {
+export function readDatasetDir(
+  store: FileStore,
+  dir: string,
+): { desc: DatasetDescription | null; problems: DatasetProblem[] } {
   const problems: DatasetProblem[] = [];
   if (!store.isDirectory(dir)) fail('NOT_FOUND', `dataset folder '${dir}' does not exist`);
   const jsonPath = store.join(dir, 'dataset.json');
@@ -64,7 +67,13 @@ export function readDatasetDir(store: FileStore, dir: string): { desc: DatasetDe
   return { desc, problems };
 }
 
-function tryRead(store: FileStore, dir: string, rel: string, caseId: string, problems: DatasetProblem[]): NiftiImage | null {
+function tryRead(
+  store: FileStore,
+  dir: string,
+  rel: string,
+  caseId: string,
+  problems: DatasetProblem[],
+): NiftiImage | null {
   try {
     return readNifti(store.read(store.join(dir, rel), rel));
   } catch (e) {
@@ -74,7 +83,10 @@ function tryRead(store: FileStore, dir: string, rel: string, caseId: string, pro
 }
 
 /** Every problem in the dataset: names and dataset.json first, then each case's geometry and values. */
-export function validateDatasetDir(store: FileStore, dir: string): {
+export function validateDatasetDir(
+  store: FileStore,
+  dir: string,
+): {
   desc: DatasetDescription | null;
   problems: DatasetProblem[];
 } {
@@ -96,7 +108,8 @@ export function validateDatasetDir(store: FileStore, dir: string): {
 }
 
 /** The images (channel order) and label of one case. */
-export function readCase(store: FileStore, 
+export function readCase(
+  store: FileStore,
   dir: string,
   c: DatasetDescription['cases'][number],
 ): { images: NiftiImage[]; label: NiftiImage } {
@@ -117,7 +130,9 @@ export interface ConvertOptions {
 
 /** MSD TaskXX_Name → `<outRoot>/DatasetXXX_Name` (or `outRoot` itself when it is named Dataset…). */
 function targetDir(store: FileStore, outRoot: string, id: number, name: string): string {
-  return /^Dataset\d{3}_/.test(store.basename(outRoot)) ? outRoot : store.join(outRoot, datasetFolderName(id, name));
+  return /^Dataset\d{3}_/.test(store.basename(outRoot))
+    ? outRoot
+    : store.join(outRoot, datasetFolderName(id, name));
 }
 
 const writeOne = (store: FileStore, path: string, data: Uint8Array | string): void => {
@@ -130,14 +145,18 @@ function refuseNonEmpty(store: FileStore, dst: string): void {
   }
 }
 
-export function convertMsd(store: FileStore, 
+export function convertMsd(
+  store: FileStore,
   src: string,
   outRoot: string,
   opts: ConvertOptions = {},
 ): { dir: string; cases: number } {
   for (const sub of ['imagesTr', 'labelsTr']) {
     if (!store.isDirectory(store.join(src, sub)))
-      fail('NOT_FOUND', `convert msd: '${store.join(src, sub)}' is missing (is this an MSD TaskXX_Name folder?)`);
+      fail(
+        'NOT_FOUND',
+        `convert msd: '${store.join(src, sub)}' is missing (is this an MSD TaskXX_Name folder?)`,
+      );
   }
   const task =
     opts.id !== undefined && opts.name !== undefined
@@ -160,21 +179,24 @@ export function convertMsd(store: FileStore,
       });
     }
   }
-  for (const name of labels) writeOne(store, store.join(dst, 'labelsTr', name), store.read(store.join(src, 'labelsTr', name), name));
+  for (const name of labels)
+    writeOne(store, store.join(dst, 'labelsTr', name), store.read(store.join(src, 'labelsTr', name), name));
   const json = msdToV2DatasetJson(msdJson, images.length);
   writeOne(store, store.join(dst, 'dataset.json'), JSON.stringify(json, null, 4) + '\n');
   return { dir: dst, cases: images.length };
 }
 
 /** TotalSegmentator release folder (sXXXX/ct.nii.gz + segmentations/*.nii.gz) → one nnU-Net dataset. */
-export function convertTotalseg(store: FileStore, 
+export function convertTotalseg(
+  store: FileStore,
   src: string,
   outRoot: string,
   opts: ConvertOptions & { system?: LabelSystem } = {},
 ): { dir: string; cases: number } {
   const dst = targetDir(store, outRoot, opts.id ?? 1, opts.name ?? 'TotalSegmentator');
   refuseNonEmpty(store, dst);
-  const subjects = store.list(src)
+  const subjects = store
+    .list(src)
     .filter((s) => !s.startsWith('.') && store.exists(store.join(src, s, 'ct.nii.gz')))
     .sort();
   if (subjects.length === 0) {
@@ -191,10 +213,15 @@ export function convertTotalseg(store: FileStore,
       image: readNifti(store.read(store.join(segDir, f), `${s}/segmentations/${f}`)),
     }));
     const label = mergeClassMasks(masks, ct, opts.system ?? 'stunet104');
-    writeOne(store, store.join(dst, 'imagesTr', `${s}_0000.nii.gz`), store.read(store.join(src, s, 'ct.nii.gz'), `${s}/ct.nii.gz`));
+    writeOne(
+      store,
+      store.join(dst, 'imagesTr', `${s}_0000.nii.gz`),
+      store.read(store.join(src, s, 'ct.nii.gz'), `${s}/ct.nii.gz`),
+    );
     writeOne(store, store.join(dst, 'labelsTr', `${s}.nii.gz`), writeNifti(label));
   }
-  writeOne(store, 
+  writeOne(
+    store,
     store.join(dst, 'dataset.json'),
     JSON.stringify(totalsegDatasetJson(subjects.length, opts.system), null, 4) + '\n',
   );
@@ -225,7 +252,8 @@ export function readCaseVolume(
  * The dataset fingerprint of a folder (one case in memory at a time). Refuses an invalid dataset with
  * every problem listed. `samplesPerCase` defaults to nnU-Net's 10e7 / numCases.
  */
-export function fingerprintDatasetDir(store: FileStore, 
+export function fingerprintDatasetDir(
+  store: FileStore,
   dir: string,
   opts: { samplesPerCase?: number | 'all' } = {},
 ): { desc: DatasetDescription; fingerprint: DatasetFingerprint } {

@@ -28,7 +28,11 @@ export interface PhantomDatasetFiles {
 
 const STAMP = '.stunet-phantoms.json';
 
-export function writePhantomDataset(store: FileStore, root: string, o: PhantomDatasetOptions): PhantomDatasetFiles {
+export function writePhantomDataset(
+  store: FileStore,
+  root: string,
+  o: PhantomDatasetOptions,
+): PhantomDatasetFiles {
   const ids = Array.from(
     { length: o.numTraining + o.numTest },
     (_, i) => `phantom_${String(i).padStart(3, '0')}`,

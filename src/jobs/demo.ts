@@ -161,16 +161,27 @@ export async function runDemo(host: DemoHost, o: DemoOptions): Promise<DemoResul
   const summaryPath = join(out, 'summary.json');
   store.writeAll([
     { path: summaryPath, data: summaryToJson(evaluated.summary) },
-    { path: join(out, 'progress.png'), data: store.read(join(trained.foldDir, 'progress.png'), 'training curve') },
+    {
+      path: join(out, 'progress.png'),
+      data: store.read(join(trained.foldDir, 'progress.png'), 'training curve'),
+    },
   ]);
   await timed('export', () =>
     saveTorchCheckpointTo(store, model, join(out, 'model-torch-v1', 'demo.model'), 'torch-v1'),
   );
   const meanDice = evaluated.summary.foreground_mean.Dice ?? null;
-  const settings = { ...DEMO_DEFAULTS, epochs: o.epochs ?? DEMO_DEFAULTS.epochs, iters: o.iters ?? DEMO_DEFAULTS.iters, seed };
+  const settings = {
+    ...DEMO_DEFAULTS,
+    epochs: o.epochs ?? DEMO_DEFAULTS.epochs,
+    iters: o.iters ?? DEMO_DEFAULTS.iters,
+    seed,
+  };
   const files = { dataset: datasetDir, model: modelDir, predictions: predDir, summary: summaryPath };
   store.writeAll([
-    { path: join(out, 'demo.json'), data: `${JSON.stringify({ settings, meanDice, seconds, files }, null, 2)}\n` },
+    {
+      path: join(out, 'demo.json'),
+      data: `${JSON.stringify({ settings, meanDice, seconds, files }, null, 2)}\n`,
+    },
   ]);
   return { out, dataset, modelDir, summaryPath, summary: evaluated.summary, meanDice, seconds };
 }
@@ -185,7 +196,12 @@ async function predictHeldOut(
   o: DemoOptions,
 ): Promise<void> {
   const join = (...parts: string[]): string => host.store.join(...parts);
-  const predictor = await createPredictorNetwork(model, 'ort', host.runtime, o.threads === undefined ? {} : { threads: o.threads });
+  const predictor = await createPredictorNetwork(
+    model,
+    'ort',
+    host.runtime,
+    o.threads === undefined ? {} : { threads: o.threads },
+  );
   try {
     for (const [i, id] of testIds.entries()) {
       o.onProgress?.({ stage: 'predict', done: i, total: testIds.length, message: id });

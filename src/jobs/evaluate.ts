@@ -138,7 +138,11 @@ function readLabelImage(store: FileStore, path: string, what: string): NiftiImag
 }
 
 /** Every non-zero value in the references (read once each, before evaluating). */
-export function labelsInReferences(store: FileStore, pairs: readonly CasePair[], ignoreLabel?: number): number[] {
+export function labelsInReferences(
+  store: FileStore,
+  pairs: readonly CasePair[],
+  ignoreLabel?: number,
+): number[] {
   const seen = new Set<number>();
   for (const p of pairs) {
     const data = readLabelImage(store, p.referenceFile, 'reference').data;

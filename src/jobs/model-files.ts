@@ -44,7 +44,11 @@ function loadV1(store: FileStore, path: string): LoadedModel {
 }
 
 /** A model from a folder (ours or a v2 results folder), a `model.json`, a v1 `.model` or a v2 `.pth`. */
-export function loadModelFromStore(store: FileStore, path: string, opts: ModelSourceOptions = {}): LoadedModel {
+export function loadModelFromStore(
+  store: FileStore,
+  path: string,
+  opts: ModelSourceOptions = {},
+): LoadedModel {
   if (store.isDirectory(path)) {
     if (store.exists(store.join(path, MODEL_JSON))) {
       return parseModel(
@@ -53,7 +57,10 @@ export function loadModelFromStore(store: FileStore, path: string, opts: ModelSo
         path,
       );
     }
-    const v2 = firstExisting(store, [store.join(path, 'checkpoint_final.pth'), store.join(path, 'checkpoint_best.pth')]);
+    const v2 = firstExisting(store, [
+      store.join(path, 'checkpoint_final.pth'),
+      store.join(path, 'checkpoint_best.pth'),
+    ]);
     if (v2 !== null) return loadV2(store, v2, opts);
     fail('BAD_INPUT', `'${path}' is a folder without ${MODEL_JSON} or checkpoint_final.pth: not a model`);
   }
@@ -64,7 +71,9 @@ export function loadModelFromStore(store: FileStore, path: string, opts: ModelSo
   if (path.endsWith('.model')) return loadV1(store, path);
   if (path.endsWith('.pth') || path.endsWith('.pt')) return loadV2(store, path, opts);
   // Unknown extension: decide by content.
-  return checkpointKind(loadTorch(bytes), path) === 'nnunet-v1' ? loadV1(store, path) : loadV2(store, path, opts);
+  return checkpointKind(loadTorch(bytes), path) === 'nnunet-v1'
+    ? loadV1(store, path)
+    : loadV2(store, path, opts);
 }
 
 /** Writes our model folder (model.json + weights.safetensors); returns the paths. */

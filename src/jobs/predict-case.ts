@@ -102,7 +102,9 @@ export async function predictCase(
     mirrorAxes: opts.mirrorAxes ?? defaults.mirrorAxes,
     ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
     ...(opts.ringStore === undefined ? {} : { ringStore: opts.ringStore }),
-    ...(opts.ttaFeatureBudgetBytes === undefined ? {} : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
+    ...(opts.ttaFeatureBudgetBytes === undefined
+      ? {}
+      : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     ...(opts.onProbabilities === undefined ? {} : { onProbabilities: opts.onProbabilities }),
@@ -128,7 +130,12 @@ export async function predictCase(
     outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(stats, null, 2)}\n` });
   }
   if (opts.preview === true) {
-    const png = renderPreview({ image: view.volume.data, labels, shapeZYX: [Z, Y, X], spacingZYX: view.spacingZYX });
+    const png = renderPreview({
+      image: view.volume.data,
+      labels,
+      shapeZYX: [Z, Y, X],
+      spacingZYX: view.spacingZYX,
+    });
     outputs.push({ name: `${stem}_preview.png`, data: png });
   }
   const present = new Set(labels);

@@ -93,7 +93,13 @@ export async function predictCaseFile(
   try {
     const r = await predictCase(bytes, `'${input}'`, store.basename(output), model, network, {
       ...opts,
-      ...(probs === null ? {} : { onProbabilities: (z, v, g) => { probs.write(z, v, g); } }),
+      ...(probs === null
+        ? {}
+        : {
+            onProbabilities: (z, v, g) => {
+              probs.write(z, v, g);
+            },
+          }),
     });
     const files = r.outputs.map((o) => ({ path: store.join(outDir, o.name), data: o.data }));
     store.writeAll(files);

@@ -8,6 +8,7 @@ import { fail } from '../util/errors.js';
 import type { DatasetDescription } from '../io/dataset.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
 import { defaultMeta } from '../model/loaded-model.js';
+import { toJsonValue } from '../util/json.js';
 import type { NnunetPlans } from '../planning/plans.js';
 import {
   parseCachedProperties,
@@ -34,7 +35,7 @@ export const CLASS_LOCATION_SEED = 1234;
 export function preprocessPlansFromNnunet(plans: NnunetPlans, configuration = '3d_fullres'): PreprocessPlans {
   const meta = {
     ...defaultMeta('stunet'),
-    plans: plans as unknown as NonNullable<ReturnType<typeof defaultMeta>['plans']>,
+    plans: toJsonValue(plans),
     configuration,
   };
   const arch = {
@@ -128,7 +129,10 @@ export function preprocessDatasetToCache(
     made++;
   });
   store.writeAll([
-    { path: store.join(cacheDir, 'cache.json'), data: `${JSON.stringify({ plansId, plans, cases: keys }, null, 1)}\n` },
+    {
+      path: store.join(cacheDir, 'cache.json'),
+      data: `${JSON.stringify({ plansId, plans, cases: keys }, null, 1)}\n`,
+    },
   ]);
   opts.onProgress?.({ stage: 'preprocess', done: desc.cases.length, total: desc.cases.length });
   return { keys, made, skipped };

@@ -32,10 +32,14 @@ export interface Runtime {
  */
 export function engineRuntime(pool?: ThreadPoolFactory): Runtime {
   const noOnnx = (): never =>
-    fail('UNSUPPORTED', "this host lends no ONNX runtime: use backend 'wasm' or 'ref' (or a Runtime with ONNX Runtime)");
+    fail(
+      'UNSUPPORTED',
+      "this host lends no ONNX runtime: use backend 'wasm' or 'ref' (or a Runtime with ONNX Runtime)",
+    );
   return {
     createSession: () => Promise.resolve().then(noOnnx),
     createModelSession: () => Promise.resolve().then(noOnnx),
-    createWasmBackend: (options = {}) => createWasmBackend({ ...options, ...(pool === undefined ? {} : { pool }) }),
+    createWasmBackend: (options = {}) =>
+      createWasmBackend({ ...options, ...(pool === undefined ? {} : { pool }) }),
   };
 }

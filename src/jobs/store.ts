@@ -66,7 +66,8 @@ export class MemoryStore implements FileStore {
   readonly files = new Map<string, Uint8Array>();
 
   constructor(files: Iterable<readonly [string, Uint8Array | string]> = []) {
-    for (const [p, d] of files) this.files.set(joinPosix([p]), typeof d === 'string' ? new TextEncoder().encode(d) : d);
+    for (const [p, d] of files)
+      this.files.set(joinPosix([p]), typeof d === 'string' ? new TextEncoder().encode(d) : d);
   }
 
   read(path: string, what = 'file'): Uint8Array {
@@ -94,7 +95,8 @@ export class MemoryStore implements FileStore {
     if (!this.isDirectory(key)) fail('NOT_FOUND', `folder '${dir}' does not exist`);
     const prefix = key === '.' ? '' : `${key}/`;
     const names = new Set<string>();
-    for (const k of this.files.keys()) if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split('/')[0] ?? '');
+    for (const k of this.files.keys())
+      if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split('/')[0] ?? '');
     return [...names].sort();
   }
 

@@ -62,7 +62,11 @@ export function saveCheckpoint(
   optimizer: SgdOptimizer,
   state: TrainerState,
 ): string {
-  return writeCheckpointDir(checkpointFs(store), store.join(foldDir, name), checkpointFiles(model, optimizer, state));
+  return writeCheckpointDir(
+    checkpointFs(store),
+    store.join(foldDir, name),
+    checkpointFiles(model, optimizer, state),
+  );
 }
 
 /** log.jsonl (rewritten from the state, so it always matches checkpoint_latest) and progress.png. */
@@ -92,7 +96,11 @@ export function startingPoint(
   }
   let weights: Map<string, Tensor>;
   if (o.pretrained !== undefined) {
-    const t = transferPretrained(loadModelFromStore(store, o.pretrained).weights, s.arch, deriveSeed(o.seed, 0));
+    const t = transferPretrained(
+      loadModelFromStore(store, o.pretrained).weights,
+      s.arch,
+      deriveSeed(o.seed, 0),
+    );
     weights = t.weights;
     log(
       `pre-trained: ${t.loaded.length} tensors loaded, ${t.repeated.length} stem tensors repeated, ` +

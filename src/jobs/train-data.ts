@@ -55,7 +55,12 @@ const sources = (host: TrainHost, c: FoldCases, which: 'train' | 'val'): LoaderC
   c.inMemory ? c[which] : c[which].map((i) => host.openCachedCase(i));
 
 /** The training stream (batch b = makeBatch(cases, cfg, deriveSeed(seed, 1), b)) and validation batches. */
-export function openTrainingData(host: TrainHost, o: TrainRunOptions, s: RunSetup, startBatch: number): TrainingData {
+export function openTrainingData(
+  host: TrainHost,
+  o: TrainRunOptions,
+  s: RunSetup,
+  startBatch: number,
+): TrainingData {
   const cases = foldCases(host, o, s);
   const dsScales = deepSupervisionScales(s.arch.poolOpKernelSizes);
   const config = defaultLoaderConfig(s.patch, s.batch, defaultAugmentationParams(s.patch), dsScales);

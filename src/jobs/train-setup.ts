@@ -67,7 +67,12 @@ export interface TrainRunOptions {
   readonly casesInMemory?: boolean;
 }
 
-function loadOrPlan(host: TrainHost, o: TrainRunOptions, desc: DatasetDescription, plansOut: string): NnunetPlans {
+function loadOrPlan(
+  host: TrainHost,
+  o: TrainRunOptions,
+  desc: DatasetDescription,
+  plansOut: string,
+): NnunetPlans {
   const { store } = host;
   if (o.continue === true && store.exists(plansOut)) return parsePlans(readText(store, plansOut, 'plans'));
   if (o.plansPath !== undefined) return parsePlans(readText(store, o.plansPath, 'plans'));
@@ -198,7 +203,9 @@ export function setUpRun(host: TrainHost, o: TrainRunOptions, log: (line: string
   // fold 'all' needs no split (and works with fewer than 5 cases); the file is written when it exists.
   const splits = o.fold === 'all' && all.length < 5 ? [] : crossValidationSplits(all);
   if (splits.length > 0)
-    store.writeAll([{ path: join(o.outDir, 'splits_final.json'), data: `${JSON.stringify(splits, null, 1)}\n` }]);
+    store.writeAll([
+      { path: join(o.outDir, 'splits_final.json'), data: `${JSON.stringify(splits, null, 1)}\n` },
+    ]);
   // fold 'all': nnU-Net trains on every case and validates on the same ones.
   const split = o.fold === 'all' ? { train: all, val: all } : splits[o.fold];
   if (split === undefined) fail('BAD_INPUT', `--fold must be 0…4 or all, got ${o.fold}`);

@@ -58,8 +58,16 @@ export function runTrainSteps(
       ? downsampleSegForDs(target, deepSupervisionScales(model.arch.poolOpKernelSizes))
       : [target, ...o.targetsDs];
   if (targets.length !== outputs)
-    fail('BAD_INPUT', `--target-ds: the model has ${outputs} outputs; give ${outputs - 1} downsampled targets`);
-  const optimizer = new SgdOptimizer({ lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, nesterov: true });
+    fail(
+      'BAD_INPUT',
+      `--target-ds: the model has ${outputs} outputs; give ${outputs - 1} downsampled targets`,
+    );
+  const optimizer = new SgdOptimizer({
+    lr: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    nesterov: true,
+  });
   const state = createTrainingState(model.arch, model.weights, backend, optimizer, {
     loss: { batchDice: o.batchDice },
     clipNorm: o.clip,
@@ -69,7 +77,13 @@ export function runTrainSteps(
   for (let step = 1; step <= o.steps; step++) {
     const t0 = performance.now();
     const r = trainStep(state, x, targets);
-    const entry = { step, loss: r.loss, gradNorm: r.gradNorm, clipped: r.clipped, seconds: (performance.now() - t0) / 1000 };
+    const entry = {
+      step,
+      loss: r.loss,
+      gradNorm: r.gradNorm,
+      clipped: r.clipped,
+      seconds: (performance.now() - t0) / 1000,
+    };
     log.push(entry);
     o.onStep?.(entry);
   }

@@ -10,7 +10,7 @@
  *   fold_N/ {checkpoint_latest, checkpoint_best, checkpoint_final}/ (model.json, weights.safetensors,
  *            optimizer.safetensors, trainer_state.json), log.jsonl, progress.png, validation/
  */
-import type { JsonValue } from '../util/json.js';
+import { toJsonValue } from '../util/json.js';
 import type { Backend } from '../engine/backend.js';
 import { refBackend } from '../engine/backends/ref/index.js';
 import { defaultMeta, type LoadedModel } from '../model/loaded-model.js';
@@ -62,9 +62,9 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
   const meta = {
     ...defaultMeta('stunet'),
     trainerName: o.pretrained !== undefined ? 'stunet finetune' : 'stunet train',
-    plans: s.plans as unknown as JsonValue,
+    plans: toJsonValue(s.plans),
     configuration: '3d_fullres',
-    datasetJson: s.desc.json.raw as unknown as JsonValue,
+    datasetJson: toJsonValue(s.desc.json.raw),
     patchSizeZYX: [...s.patch],
     mirrorAxes: [0, 1, 2],
   };

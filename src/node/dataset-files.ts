@@ -13,8 +13,11 @@ export const validateDatasetDir = (dir: string): ReturnType<typeof datasets.vali
   datasets.validateDatasetDir(nodeStore, dir);
 export const readCase = (dir: string, c: Case): ReturnType<typeof datasets.readCase> =>
   datasets.readCase(nodeStore, dir, c);
-export const convertMsd = (src: string, outRoot: string, opts: ConvertOptions = {}): ReturnType<typeof datasets.convertMsd> =>
-  datasets.convertMsd(nodeStore, src, outRoot, opts);
+export const convertMsd = (
+  src: string,
+  outRoot: string,
+  opts: ConvertOptions = {},
+): ReturnType<typeof datasets.convertMsd> => datasets.convertMsd(nodeStore, src, outRoot, opts);
 export const convertTotalseg = (
   src: string,
   outRoot: string,

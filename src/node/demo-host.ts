@@ -20,4 +20,5 @@ export const nodeDemoHost: DemoHost = {
     }),
 };
 
-export const runDemoOnDisk = (o: DemoOptions): Promise<DemoResult> => runDemo(nodeDemoHost, { ...o, out: resolve(o.out) });
+export const runDemoOnDisk = (o: DemoOptions): Promise<DemoResult> =>
+  runDemo(nodeDemoHost, { ...o, out: resolve(o.out) });

@@ -26,6 +26,12 @@ export {
   type NodePredictOptions,
 } from './predict-files.js';
 export { nodeStore } from './file-store.js';
-export { readDatasetDir, validateDatasetDir, fingerprintDatasetDir, convertMsd, convertTotalseg } from './dataset-files.js';
+export {
+  readDatasetDir,
+  validateDatasetDir,
+  fingerprintDatasetDir,
+  convertMsd,
+  convertTotalseg,
+} from './dataset-files.js';
 export { trainRun, type TrainRunOptions, type TrainRunResult } from './train-host.js';
 export { nodeDemoHost, runDemoOnDisk } from './demo-host.js';

@@ -9,7 +9,11 @@ export type { ModelSourceOptions, TorchTarget, WrittenCheckpoint };
 export const loadModelFrom = (path: string, opts: ModelSourceOptions = {}): LoadedModel =>
   loadModelFromStore(nodeStore, path, opts);
 
-export const saveModelFolder = (dir: string, model: LoadedModel): string[] => saveModelFolderTo(nodeStore, dir, model);
+export const saveModelFolder = (dir: string, model: LoadedModel): string[] =>
+  saveModelFolderTo(nodeStore, dir, model);
 
-export const saveTorchCheckpoint = (model: LoadedModel, out: string, target: TorchTarget): WrittenCheckpoint =>
-  saveTorchCheckpointTo(nodeStore, model, out, target);
+export const saveTorchCheckpoint = (
+  model: LoadedModel,
+  out: string,
+  target: TorchTarget,
+): WrittenCheckpoint => saveTorchCheckpointTo(nodeStore, model, out, target);

@@ -6,7 +6,13 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sample } from '../augmentation/sample.js';
-import { cachedCasePaths, cachedInfoOf, readCachedProperties, segBytesOf, type CachedCaseInfo } from '../jobs/cache-files.js';
+import {
+  cachedCasePaths,
+  cachedInfoOf,
+  readCachedProperties,
+  segBytesOf,
+  type CachedCaseInfo,
+} from '../jobs/cache-files.js';
 import type { CachedCaseProperties } from '../preprocessing/cache.js';
 import type { CaseSource } from '../training/loader.js';
 import { fail } from '../util/errors.js';
@@ -188,4 +194,3 @@ export class CachedCaseSource implements CaseSource {
     }
   }
 }
-

@@ -11,8 +11,10 @@ export { CachedCaseReader, CachedCaseSource } from './preprocessed-cache-reader.
 export { preprocessPlansFromNnunet, type CacheReport } from '../jobs/preprocessed-cache.js';
 export type { CachedCaseInfo } from '../jobs/cache-files.js';
 
-export const cachedCaseInfo = (dir: string, key: string): files.CachedCaseInfo => files.cachedCaseInfo(nodeStore, dir, key);
-export const loadCachedCase = (dir: string, key: string): PreprocessedCase => files.loadCachedCase(nodeStore, dir, key);
+export const cachedCaseInfo = (dir: string, key: string): files.CachedCaseInfo =>
+  files.cachedCaseInfo(nodeStore, dir, key);
+export const loadCachedCase = (dir: string, key: string): PreprocessedCase =>
+  files.loadCachedCase(nodeStore, dir, key);
 
 export const preprocessDatasetToCache = (
   datasetDir: string,

@@ -4,7 +4,12 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { trainRun as runTrainJob, type TrainHost, type TrainRunOptions, type TrainRunResult } from '../jobs/train.js';
+import {
+  trainRun as runTrainJob,
+  type TrainHost,
+  type TrainRunOptions,
+  type TrainRunResult,
+} from '../jobs/train.js';
 import { nodeStore } from './file-store.js';
 import { WorkerBatchLoader } from './loader-workers.js';
 import { CachedCaseSource } from './preprocessed-cache-reader.js';

@@ -6,13 +6,21 @@ import {
   type WasmBackend,
   type WasmBackendOptions,
 } from '../engine/backends/wasm/index.js';
-import { AtomicsThreadPool, WORKER_LOOP, type ThreadPoolFactory, type WorkerInit } from '../engine/backends/wasm/pool.js';
+import {
+  AtomicsThreadPool,
+  WORKER_LOOP,
+  type ThreadPoolFactory,
+  type WorkerInit,
+} from '../engine/backends/wasm/pool.js';
 
 const NODE_PRELUDE = `const { parentPort, workerData: init } = require('node:worker_threads');
 const ready = () => parentPort.postMessage('ready');\n`;
 
 function spawnNodeWorker(init: WorkerInit) {
-  const worker = new Worker(`${NODE_PRELUDE}${WORKER_LOOP}\nprocess.exit(0);`, { eval: true, workerData: init });
+  const worker = new Worker(`${NODE_PRELUDE}${WORKER_LOOP}\nprocess.exit(0);`, {
+    eval: true,
+    workerData: init,
+  });
   worker.unref(); // a forgotten close() must not keep the process alive
   const ready = new Promise<void>((resolve, reject) => {
     worker.once('message', () => {

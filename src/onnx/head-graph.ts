@@ -95,4 +95,3 @@ export function classHeadStepModel(wT: Tensor, bias: Tensor, passes: number): Ui
     },
   }).finish();
 }
-

@@ -78,10 +78,7 @@ export class OrtSession implements OnnxSession {
    * name. Returns every output in `outputNames` order. `outputs` may give pre-allocated float32 tensors
    * (by output name, of the exact output shape) that ORT writes into; they are returned as given.
    */
-  async run(
-    inputs: SessionInputs,
-    outputs: Readonly<Record<string, Tensor>> = {},
-  ): Promise<Tensor[]> {
+  async run(inputs: SessionInputs, outputs: Readonly<Record<string, Tensor>> = {}): Promise<Tensor[]> {
     const session = this.session;
     if (session === null) fail('BAD_INPUT', 'this ONNX Runtime session was released; create a new one');
     const feeds: Record<string, OrtTensor> = {};

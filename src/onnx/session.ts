@@ -59,4 +59,7 @@ export interface OnnxSession {
 }
 
 /** Opens a session on ONNX bytes, or on a .onnx path (hosts with files; side files resolve next to it). */
-export type OnnxSessionFactory = (model: Uint8Array | string, options?: OnnxSessionOptions) => Promise<OnnxSession>;
+export type OnnxSessionFactory = (
+  model: Uint8Array | string,
+  options?: OnnxSessionOptions,
+) => Promise<OnnxSession>;

@@ -68,8 +68,8 @@ export function createNonzeroMask(data: Volume): Uint8Array {
   return binaryFillHoles(mask, [d0, d1, d2]);
 }
 
-/** `get_bbox_from_mask(mask, 0)`: the half-open bounding box of the mask's nonzero voxels. */
-export function getBboxFromMask(mask: Uint8Array, dims: readonly [number, number, number]): BBox3 {
+/** The half-open bounding box of the nonzero voxels of a (Z, Y, X) array; null when there are none. */
+export function nonzeroBox(values: ArrayLike<number>, dims: readonly [number, number, number]): BBox3 | null {
   const [d0, d1, d2] = dims;
   let [loZ, loY, loX] = [Infinity, Infinity, Infinity];
   let [hiZ, hiY, hiX] = [-1, -1, -1];
@@ -77,7 +77,7 @@ export function getBboxFromMask(mask: Uint8Array, dims: readonly [number, number
   for (let z = 0; z < d0; z++) {
     for (let y = 0; y < d1; y++) {
       for (let x = 0; x < d2; x++, i++) {
-        if (mask[i] === 0) continue;
+        if (values[i] === 0) continue;
         loZ = Math.min(loZ, z);
         loY = Math.min(loY, y);
         loX = Math.min(loX, x);
@@ -87,12 +87,20 @@ export function getBboxFromMask(mask: Uint8Array, dims: readonly [number, number
       }
     }
   }
-  if (hiZ < 0) fail('BAD_INPUT', 'crop: the image is zero everywhere, there is nothing to crop to');
+  if (hiZ < 0) return null;
   return [
     [loZ, hiZ + 1],
     [loY, hiY + 1],
     [loX, hiX + 1],
   ];
+}
+
+/** `get_bbox_from_mask(mask, 0)`: the half-open bounding box of the mask's nonzero voxels. */
+export function getBboxFromMask(mask: Uint8Array, dims: readonly [number, number, number]): BBox3 {
+  return (
+    nonzeroBox(mask, dims) ??
+    fail('BAD_INPUT', 'crop: the image is zero everywhere, there is nothing to crop to')
+  );
 }
 
 /** `crop_to_bbox` applied to every channel of a (C, Z, Y, X) array. */

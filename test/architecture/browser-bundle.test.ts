@@ -35,12 +35,21 @@ async function bundle(format: 'esm' | 'iife'): Promise<string> {
 test('`stunet` bundles for the browser with nothing of Node in it', async () => {
   const text = await bundle('esm');
   assert.ok(text.length > 100_000, 'the core is in the bundle');
-  assert.doesNotMatch(text, /from ["']node:|require\(["'](node:)?(fs|path|os|worker_threads)["']\)|onnxruntime-node/);
+  assert.doesNotMatch(
+    text,
+    /from ["']node:|require\(["'](node:)?(fs|path|os|worker_threads)["']\)|onnxruntime-node/,
+  );
 });
 
 test('the bundle segments a CT from bytes in a context without Node', async () => {
   const code = await bundle('iife');
-  const ct = writeNifti(cropNifti(readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz'))), [40, 30, 6], [36, 30, 14]));
+  const ct = writeNifti(
+    cropNifti(
+      readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz'))),
+      [40, 30, 6],
+      [36, 30, 14],
+    ),
+  );
   const inputs = {
     ct,
     model: new Uint8Array(readFileSync(fixturePath('stunet-forward', 'T1.model'))),

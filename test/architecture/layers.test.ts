@@ -46,7 +46,8 @@ const isNodeModule = (spec: string): boolean =>
 test('every source folder has a layer and every relative import resolves to a source file', () => {
   for (const f of files.values()) {
     rank(f.path);
-    for (const t of f.imports) assert.ok(files.has(t) || t.endsWith('.json'), `${f.path} imports missing ${t}`);
+    for (const t of f.imports)
+      assert.ok(files.has(t) || t.endsWith('.json'), `${f.path} imports missing ${t}`);
   }
 });
 
@@ -71,7 +72,11 @@ test('nothing of Node or onnxruntime is reachable from the core entry', () => {
   );
   assert.deepEqual(leaks, []);
   // and the entry does reach the stages and the jobs it promises
-  for (const p of ['src/jobs/predict-case.ts', 'src/engine/backends/wasm/pool-web.ts', 'src/checkpoint/nnunet-read.ts'])
+  for (const p of [
+    'src/jobs/predict-case.ts',
+    'src/engine/backends/wasm/pool-web.ts',
+    'src/checkpoint/nnunet-read.ts',
+  ])
     assert.ok(reach.has(p), `${CORE_ENTRY} should reach ${p}`);
 });
 
@@ -79,15 +84,24 @@ test('Node built-ins only in src/node, src/cli and the ORT adapter; onnxruntime 
   const nodeUsers = [...files.values()]
     .filter((f) => f.externals.some(isNodeModule))
     .map((f) => f.path)
-    .filter((p) => !p.startsWith('src/node/') && !p.startsWith('src/cli/') && p !== 'src/onnx/session-node.ts');
+    .filter(
+      (p) => !p.startsWith('src/node/') && !p.startsWith('src/cli/') && p !== 'src/onnx/session-node.ts',
+    );
   assert.deepEqual(nodeUsers, []);
-  const ortUsers = [...files.values()].filter((f) => f.externals.some((s) => s.startsWith('onnxruntime'))).map((f) => f.path);
+  const ortUsers = [...files.values()]
+    .filter((f) => f.externals.some((s) => s.startsWith('onnxruntime')))
+    .map((f) => f.path);
   assert.deepEqual(ortUsers, ['src/onnx/session-node.ts']);
 });
 
 test('the Node entry reaches every Node adapter that the CLI does not own', () => {
   const reach = reachable(files, NODE_ENTRY);
   assert.ok(reach.has(CORE_ENTRY), 'stunet/node re-exports the core');
-  for (const p of ['src/node/runtime.ts', 'src/node/predict-files.ts', 'src/node/train-host.ts', 'src/node/demo-host.ts'])
+  for (const p of [
+    'src/node/runtime.ts',
+    'src/node/predict-files.ts',
+    'src/node/train-host.ts',
+    'src/node/demo-host.ts',
+  ])
     assert.ok(reach.has(p), `${NODE_ENTRY} should reach ${p}`);
 });

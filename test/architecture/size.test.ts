@@ -42,7 +42,9 @@ test(`no function over ${MAX_FUNCTION_LINES} lines but the documented switches`,
       if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
         const body = node.body as ts.Node;
         const lines =
-          sf.getLineAndCharacterOfPosition(body.getEnd()).line - sf.getLineAndCharacterOfPosition(body.getStart()).line + 1;
+          sf.getLineAndCharacterOfPosition(body.getEnd()).line -
+          sf.getLineAndCharacterOfPosition(body.getStart()).line +
+          1;
         const key = `${f.path}:${functionName(node)}`;
         if (lines > MAX_FUNCTION_LINES && !LONG_FUNCTIONS.has(key)) long.push(`${key}: ${lines} lines`);
       }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { refBackend } from '../../src/engine/backends/ref/index.js';
-import { type WasmBackend } from '../../src/engine/backends/wasm/index.js';
+import { createWasmBackend, type WasmBackend } from '../../src/engine/backends/wasm/index.js';
 import { createNodeWasmBackend } from '../../src/node/wasm-pool.js';
 import { concatShape, upsampleNearestShape } from '../../src/engine/shapes.js';
 import { Tensor } from '../../src/engine/tensor.js';
@@ -169,3 +169,13 @@ for (const threads of [1, 2]) {
     });
   });
 }
+
+void test('more than one wasm thread needs a host thread pool; none given is one clear error', async () => {
+  await assert.rejects(createWasmBackend({ threads: 2 }), {
+    code: 'BAD_INPUT',
+    message: /2 threads need a thread pool \(options\.pool: nodeThreadPool or webWorkerPool\)/,
+  });
+  const single = await createWasmBackend();
+  assert.equal(single.threads, 1);
+  await single.close();
+});

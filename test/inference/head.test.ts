@@ -69,7 +69,7 @@ test('expNonPositive matches Math.exp to 1e-9 relative', () => {
 });
 
 test('the ONNX Runtime head step gives sums + weight · mean softmax of the JS head', async () => {
-    const w = new Tensor([K, C, 1, 1, 1], weight);
+  const w = new Tensor([K, C, 1, 1, 1], weight);
   const b = new Tensor([K], bias);
   const h = await onnxClassHead(w, b, 1, createOrtSession);
   const step = h.head.accumulateSoftmax?.bind(h.head) ?? assert.fail('no accumulateSoftmax');
@@ -119,7 +119,12 @@ test('the ONNX Runtime head step gives sums + weight · mean softmax of the JS h
 
 for (const mirrorAxes of [[], [0, 2]])
   test(`sliding window with the ONNX Runtime head step equals the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
-        const h = await onnxClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1, createOrtSession);
+    const h = await onnxClassHead(
+      new Tensor([K, C, 1, 1, 1], weight),
+      new Tensor([K], bias),
+      1,
+      createOrtSession,
+    );
     try {
       const net: NetworkFn = Object.assign((x: Tensor) => Promise.resolve([features(x)]), {
         classHead: h.head,
@@ -144,7 +149,12 @@ for (const mirrorAxes of [[], [0, 2]])
 
 for (const mirrorAxes of [[0, 1, 2], [1]])
   test(`streamed TTA passes (over the feature budget) equal the logit network (v1, mirror [${mirrorAxes.join(',')}])`, async () => {
-        const h = await onnxClassHead(new Tensor([K, C, 1, 1, 1], weight), new Tensor([K], bias), 1, createOrtSession);
+    const h = await onnxClassHead(
+      new Tensor([K, C, 1, 1, 1], weight),
+      new Tensor([K], bias),
+      1,
+      createOrtSession,
+    );
     const passesPerCall: number[] = [];
     const fused = h.head.accumulateSoftmax?.bind(h.head);
     assert.ok(fused !== undefined);

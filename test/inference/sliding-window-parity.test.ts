@@ -50,7 +50,11 @@ before(async () => {
     bytes('stunet-forward', 'T1.model.pkl'),
     'T1.model',
   );
-  runner = await createNetworkRunner(model, nodeRuntime, { executor: 'ort', deepSupervision: false, threads: 1 });
+  runner = await createNetworkRunner(model, nodeRuntime, {
+    executor: 'ort',
+    deepSupervision: false,
+    threads: 1,
+  });
 });
 after(async () => {
   await runner.close();

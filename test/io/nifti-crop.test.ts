@@ -17,16 +17,23 @@ test('cropNifti keeps the voxels of the box, the datatype, and every voxel where
   const c = cropNifti(img, [40, 30, 6], [7, 5, 3]);
   assert.deepEqual(c.dims, [7, 5, 3]);
   assert.equal(c.raw.constructor, img.raw.constructor);
-  for (const [i, j, k] of [[0, 0, 0], [6, 4, 2], [3, 1, 1]] as const) {
+  for (const [i, j, k] of [
+    [0, 0, 0],
+    [6, 4, 2],
+    [3, 1, 1],
+  ] as const) {
     assert.equal(c.raw[(k * 5 + j) * 7 + i], img.raw[((6 + k) * J + 30 + j) * I + 40 + i]);
     const a = world(c.affine, i, j, k);
     const b = world(img.affine, 40 + i, 30 + j, 6 + k);
-    a.forEach((v, d) => assert.ok(Math.abs(v - (b[d] ?? NaN)) < 1e-9));
+    a.forEach((v, d) => { assert.ok(Math.abs(v - (b[d] ?? NaN)) < 1e-9); });
   }
 });
 
 test('cropNifti refuses a box that leaves the image or is empty', () => {
   const [I = 0] = img.dims;
-  assert.throws(() => cropNifti(img, [I - 2, 0, 0], [3, 1, 1]), { code: 'BAD_INPUT', message: /leaves the image/ });
+  assert.throws(() => cropNifti(img, [I - 2, 0, 0], [3, 1, 1]), {
+    code: 'BAD_INPUT',
+    message: /leaves the image/,
+  });
   assert.throws(() => cropNifti(img, [0, 0, 0], [0, 1, 1]), { code: 'BAD_INPUT', message: /not a box/ });
 });

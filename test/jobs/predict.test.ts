@@ -19,7 +19,9 @@ import { nodeRuntime } from '../../src/node/runtime.js';
 import { fixturePath } from '../helpers.js';
 import { tempDir } from '../cli/cli-helpers.js';
 
-const ct = writeNifti(cropNifti(readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz'))), [40, 30, 6], [36, 30, 14]));
+const ct = writeNifti(
+  cropNifti(readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz'))), [40, 30, 6], [36, 30, 14]),
+);
 const modelFiles: [string, Uint8Array][] = [
   ['models/T1.model', new Uint8Array(readFileSync(fixturePath('stunet-forward', 'T1.model')))],
   ['models/T1.model.pkl', new Uint8Array(readFileSync(fixturePath('stunet-forward', 'T1.model.pkl')))],
@@ -37,7 +39,12 @@ test('predict on a MemoryStore with the engine alone equals the Node host on dis
     await web.close();
   }
   assert.equal(reports.length, 1);
-  assert.deepEqual(store.list('out'), ['case.json', 'case.nii.gz', 'case_probabilities.npy', 'case_statistics.json']);
+  assert.deepEqual(store.list('out'), [
+    'case.json',
+    'case.nii.gz',
+    'case_probabilities.npy',
+    'case_statistics.json',
+  ]);
 
   const dir = tempDir();
   writeFileSync(join(dir, 'ct.nii.gz'), ct);
@@ -49,9 +56,18 @@ test('predict on a MemoryStore with the engine alone equals the Node host on dis
     await node.close();
   }
   const labels = (b: Uint8Array): number[] => [...readNifti(b).raw].map(Number);
-  assert.deepEqual(labels(store.read('out/case.nii.gz')), labels(new Uint8Array(readFileSync(join(dir, 'case.nii.gz')))));
-  assert.equal(readText(store, 'out/case_statistics.json'), readFileSync(join(dir, 'case_statistics.json'), 'utf8'));
-  assert.deepEqual(store.read('out/case_probabilities.npy'), new Uint8Array(readFileSync(join(dir, 'case_probabilities.npy'))));
+  assert.deepEqual(
+    labels(store.read('out/case.nii.gz')),
+    labels(new Uint8Array(readFileSync(join(dir, 'case.nii.gz')))),
+  );
+  assert.equal(
+    readText(store, 'out/case_statistics.json'),
+    readFileSync(join(dir, 'case_statistics.json'), 'utf8'),
+  );
+  assert.deepEqual(
+    store.read('out/case_probabilities.npy'),
+    new Uint8Array(readFileSync(join(dir, 'case_probabilities.npy'))),
+  );
   assert.ok(new Set(labels(store.read('out/case.nii.gz'))).size > 1, 'something is segmented');
 });
 

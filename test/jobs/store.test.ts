@@ -17,18 +17,27 @@ test('MemoryStore: paths normalise as POSIX, folders exist where files lie below
   assert.deepEqual(s.read('./data//a/x.nii.gz'), new Uint8Array([1, 2]));
   assert.equal(s.size('data/a/y.json'), 2);
   assert.equal(s.size('data/none'), -1);
-  assert.throws(() => s.read('data/none', 'input image'), { code: 'NOT_FOUND', message: /input image 'data\/none'/ });
+  assert.throws(() => s.read('data/none', 'input image'), {
+    code: 'NOT_FOUND',
+    message: /input image 'data\/none'/,
+  });
   assert.throws(() => s.read('data/a'), { code: 'BAD_INPUT', message: /is a directory/ });
   assert.throws(() => s.list('nothing'), { code: 'NOT_FOUND' });
 });
 
 test('MemoryStore: rename moves folders whole, remove is recursive, a folder is never overwritten by a file', () => {
-  const s = new MemoryStore([['f/ckpt.partial/w', 'w1'], ['f/ckpt.partial/s', 's1']]);
+  const s = new MemoryStore([
+    ['f/ckpt.partial/w', 'w1'],
+    ['f/ckpt.partial/s', 's1'],
+  ]);
   s.rename('f/ckpt.partial', 'f/ckpt');
   assert.deepEqual(s.list('f/ckpt'), ['s', 'w']);
   assert.ok(!s.exists('f/ckpt.partial'));
   assert.throws(() => {
-    s.writeAll([{ path: 'f/new', data: 'x' }, { path: 'f/ckpt', data: 'y' }]);
+    s.writeAll([
+      { path: 'f/new', data: 'x' },
+      { path: 'f/ckpt', data: 'y' },
+    ]);
   }, /it is a folder/);
   assert.ok(!s.exists('f/new'), 'all or nothing');
   s.remove('f');

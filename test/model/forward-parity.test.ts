@@ -26,7 +26,11 @@ for (const name of ['T1', 'T2'] as const) {
     test(`${name} forward on ${executor} equals the official outputs (5 heads and do_ds=False)`, async () => {
       const model = models[name]();
       const x = tensorFromNpy(loadNpyFixture('stunet-forward', name, 'input.npy'));
-      const ds = await createNetworkRunner(model, nodeRuntime, { executor, deepSupervision: true, threads: 2 });
+      const ds = await createNetworkRunner(model, nodeRuntime, {
+        executor,
+        deepSupervision: true,
+        threads: 2,
+      });
       const heads = await ds.run(x);
       await ds.close();
       assert.equal(heads.length, 5);
@@ -38,7 +42,11 @@ for (const name of ['T1', 'T2'] as const) {
           label: `${name} ${executor} ds_out_${i}`,
         });
       });
-      const plain = await createNetworkRunner(model, nodeRuntime, { executor, deepSupervision: false, threads: 2 });
+      const plain = await createNetworkRunner(model, nodeRuntime, {
+        executor,
+        deepSupervision: false,
+        threads: 2,
+      });
       const [out] = await plain.run(x);
       await plain.close();
       const ref = loadNpyFixture('stunet-forward', name, 'eval_nods.npy');

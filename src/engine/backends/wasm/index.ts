@@ -61,7 +61,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     fail('BAD_INPUT', `wasm backend: threads must be a positive integer, got ${threads}`);
   }
   if (threads > 1 && options.pool === undefined) {
-    fail('BAD_INPUT', `wasm backend: ${threads} threads need a thread pool (options.pool: nodeThreadPool or webWorkerPool)`);
+    fail(
+      'BAD_INPUT',
+      `wasm backend: ${threads} threads need a thread pool (options.pool: nodeThreadPool or webWorkerPool)`,
+    );
   }
   const slabBytes = options.slabBytes ?? DEFAULT_SLAB_BYTES;
   if (!(slabBytes > 0)) fail('BAD_INPUT', `wasm backend: slabBytes must be positive, got ${slabBytes}`);

@@ -5,7 +5,13 @@
  * (COOP/COEP headers), and a calling thread that may block: call it from a dedicated Web Worker.
  */
 import { fail } from '../../../util/errors.js';
-import { AtomicsThreadPool, WORKER_LOOP, type PoolWorker, type ThreadPoolFactory, type WorkerInit } from './pool.js';
+import {
+  AtomicsThreadPool,
+  WORKER_LOOP,
+  type PoolWorker,
+  type ThreadPoolFactory,
+  type WorkerInit,
+} from './pool.js';
 
 interface WebWorker {
   postMessage(message: unknown): void;
@@ -28,8 +34,13 @@ export const webWorkerPool: ThreadPoolFactory = async (threads, module, memory, 
   if (WorkerCtor === undefined || BlobCtor === undefined)
     fail('UNSUPPORTED', 'wasm backend: this JavaScript environment has no Web Workers');
   if (typeof SharedArrayBuffer === 'undefined')
-    fail('UNSUPPORTED', 'wasm backend: threads need SharedArrayBuffer (serve the page cross-origin isolated: COOP/COEP)');
-  const url = g.URL.createObjectURL(new BlobCtor([`${WEB_PRELUDE}${WORKER_LOOP}\nself.close(); };`], { type: 'text/javascript' }));
+    fail(
+      'UNSUPPORTED',
+      'wasm backend: threads need SharedArrayBuffer (serve the page cross-origin isolated: COOP/COEP)',
+    );
+  const url = g.URL.createObjectURL(
+    new BlobCtor([`${WEB_PRELUDE}${WORKER_LOOP}\nself.close(); };`], { type: 'text/javascript' }),
+  );
   const spawn = (init: WorkerInit): PoolWorker => {
     const worker = new WorkerCtor(url);
     const ready = new Promise<void>((resolve, reject) => {

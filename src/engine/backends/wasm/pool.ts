@@ -142,7 +142,9 @@ export class AtomicsThreadPool implements ThreadPool {
       await Promise.all(workers.map((w) => w.ready));
     } catch (e) {
       await Promise.all(workers.map((w) => w.terminate()));
-      throw e instanceof StunetError ? e : new StunetError('RUNTIME', `wasm worker failed to start: ${String(e)}`, { cause: e });
+      throw e instanceof StunetError
+        ? e
+        : new StunetError('RUNTIME', `wasm worker failed to start: ${String(e)}`, { cause: e });
     }
     return new AtomicsThreadPool(fns, workers, ctl);
   }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadModelFrom } from '../../src/node/model-source.js';
-import { runCli, tempDir } from '../cli/cli-helpers.js';
+import { runCli, tempDir } from './cli-helpers.js';
 import { expectClose, fixturePath } from '../helpers.js';
 
 test('train-steps writes losses.json (loss and pre-clip grad norm per step) and the updated weights', () => {

@@ -15,7 +15,7 @@ import { cropPadded } from '../../src/training/loader.js';
 import { Rng } from '../../src/util/random.js';
 import { tempDir } from '../cli/cli-helpers.js';
 import { syntheticCase, writeDataset } from '../planning/synthetic-dataset.js';
-import { TWO_CHANNEL_PLANS as PLANS } from './fixtures.js';
+import { TWO_CHANNEL_PLANS as PLANS } from '../preprocessing/fixtures.js';
 
 function dataset(): string {
   const root = join(tempDir(), 'Dataset001_Cache');
