@@ -3,6 +3,7 @@ import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import { createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
 import { loadModelFrom } from '../node/model-source.js';
+import { nodeStore } from '../node/file-store.js';
 import { predictPaths, type NodePredictOptions } from '../node/predict-files.js';
 import { nodeRuntime } from '../node/runtime.js';
 import { consoleProgress } from '../util/progress.js';
@@ -81,7 +82,10 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description('segment NIfTI volumes: preprocess, sliding window, resample back, write labels with names')
-    .requiredOption('-i, --input <file|folder>', 'a .nii/.nii.gz case, or a folder of them')
+    .requiredOption(
+      '-i, --input <file|folder|files>',
+      "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
+    )
     .requiredOption('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
     .requiredOption('-m, --model <model>', 'stunet model folder, official v1 .model or v2 .pth')
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
@@ -120,7 +124,8 @@ export function registerPredict(program: Command): void {
       );
       const progress = consoleProgress(process.stderr);
       try {
-        await predictPaths(o.input, o.output, model, predictor.network, {
+        const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
+        await predictPaths(input, o.output, model, predictor.network, {
           ...caseOpts,
           onProgress: progress,
           onCaseStart: (input, i, n) => {

@@ -6,6 +6,7 @@
  */
 import { directInferenceTable, labelNames, mapPrediction } from '../io/labels/index.js';
 import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
+import { StunetError, fail } from '../util/errors.js';
 import { niftiToVolume, volumeToNifti } from '../io/nifti-volume.js';
 import { fromCanonical, toClosestCanonical } from '../io/orientation.js';
 import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
@@ -68,31 +69,134 @@ export function outputLabelNames(model: LoadedModel, map: string | undefined): s
   return Array.from({ length: k }, (_, i) => (i === 0 ? 'background' : `label_${i}`));
 }
 
-/** `case.nii.gz` → `case`; `.nii` likewise (any folder part dropped). */
+/** `case.nii.gz` → `case`; `.nii` and `.hdr` likewise (any folder part dropped). */
 export function niftiStem(path: string): string {
-  return (path.split(/[\\/]/).pop() ?? path).replace(/\.nii(\.gz)?$/i, '');
+  return (path.split(/[\\/]/).pop() ?? path).replace(/\.(nii(\.gz)?|hdr)$/i, '');
 }
 
 /**
- * Predicts one NIfTI image (bytes or parsed; `what` names it in errors) and returns its outputs, named
- * after `outputName` (e.g. `seg.nii.gz` → `seg.nii.gz`, `seg.json`, …).
+ * `--map <dataset>` relabels STU-Net's 104 TotalSegmentator classes: refused for any other model (by class
+ * count, and by names where the model carries them), before anything is computed.
+ */
+export function checkMapModel(model: LoadedModel, map: string): void {
+  directInferenceTable(map); // an unknown dataset fails here, naming the known ones
+  const stunet = labelNames('stunet104');
+  const k = model.arch.numClasses;
+  if (k !== stunet.length)
+    fail(
+      'BAD_INPUT',
+      `--map ${map} relabels STU-Net's ${stunet.length - 1} TotalSegmentator classes; this model predicts ` +
+        `${k - 1} class(es), so its labels would be renamed wrongly (drop --map)`,
+    );
+  const own = modelDefaults(model).labelNames;
+  const i = own === null ? -1 : own.findIndex((n, c) => c > 0 && n !== stunet[c]);
+  if (own !== null && i > 0)
+    fail(
+      'BAD_INPUT',
+      `--map ${map} relabels STU-Net's TotalSegmentator classes; this model's class ${i} is '${own[i] ?? ''}', ` +
+        `not '${stunet[i] ?? ''}' (drop --map)`,
+    );
+}
+
+/** A .hdr and its .img (the two files of an Analyze-style NIfTI pair). */
+export interface NiftiPair {
+  readonly hdr: Uint8Array;
+  readonly img: Uint8Array;
+}
+
+/** One channel of a case: a NIfTI's bytes, a .hdr/.img pair, or a parsed image. */
+export type ChannelInput = Uint8Array | NiftiPair | NiftiImage;
+
+/** Runs `f`, naming `what` in any error it throws (unless the message names it already). */
+function naming<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof StunetError) || e.message.includes(what)) throw e;
+    throw new StunetError(e.code, `${what}: ${e.message}`, { cause: e });
+  }
+}
+
+function readChannel(input: ChannelInput, what: string): NiftiImage {
+  return naming(what, () => {
+    const image =
+      input instanceof Uint8Array
+        ? readNifti(input)
+        : 'hdr' in input
+          ? readNifti(input.hdr, input.img)
+          : input;
+    require3d(image, what);
+    return image;
+  });
+}
+
+/** nnU-Net's check that the channels of a case share one grid: dims equal, affines within 1e-4 mm. */
+function checkSameGrid(images: readonly NiftiImage[], whats: readonly string[]): void {
+  const [first] = images;
+  if (first === undefined) fail('BAD_INPUT', 'predict: a case needs at least one image');
+  images.forEach((im, c) => {
+    const sameDims = im.dims.length === first.dims.length && im.dims.every((d, a) => d === first.dims[a]);
+    const sameAffine = im.affine.every((row, r) =>
+      row.every((v, k) => Math.abs(v - (first.affine[r]?.[k] ?? NaN)) <= 1e-4),
+    );
+    if (!sameDims || !sameAffine)
+      fail(
+        'SHAPE_MISMATCH',
+        `predict: the channels of a case must share one grid, but ${whats[c] ?? `channel ${c}`} ` +
+          `(${im.dims.join('×')}) differs from ${whats[0] ?? 'channel 0'} (${first.dims.join('×')})` +
+          (sameDims ? ' in its affine' : ''),
+      );
+  });
+}
+
+/** The channels stacked into nnU-Net's (C, Z, Y, X) with the first channel's spacing. */
+function stackChannels(images: readonly NiftiImage[]): ReturnType<typeof niftiToVolume> {
+  const views = images.map((im) => niftiToVolume(im));
+  const [first] = views;
+  if (first === undefined || views.length === 1) return first ?? fail('BAD_INPUT', 'predict: no image');
+  const [, z, y, x] = first.volume.shape;
+  const n = z * y * x;
+  const data = new Float32Array(views.length * n);
+  views.forEach((v, c) => {
+    data.set(v.volume.data, c * n);
+  });
+  return { ...first, volume: { data, shape: [views.length, z, y, x] } };
+}
+
+/**
+ * Predicts one case (one NIfTI per input channel, bytes or parsed; `what` names them in errors) and returns
+ * its outputs, named after `outputName` (e.g. `seg.nii.gz` → `seg.nii.gz`, `seg.json`, …; `.nii` writes
+ * uncompressed files).
  */
 export async function predictCase(
-  input: Uint8Array | NiftiImage,
-  what: string,
+  input: ChannelInput | readonly ChannelInput[],
+  what: string | readonly string[],
   outputName: string,
   model: LoadedModel,
   network: NetworkFn,
   opts: PredictCaseOptions = {},
 ): Promise<PredictCaseResult> {
-  const image = input instanceof Uint8Array ? readNifti(input) : input;
-  require3d(image, what);
-  const canonical = opts.reorient === true ? toClosestCanonical(image) : null;
-  const work = canonical?.image ?? image;
-  const view = niftiToVolume(work);
+  if (opts.map !== undefined) checkMapModel(model, opts.map);
+  const channels = isChannelList(input) ? input : [input];
+  const whats = typeof what === 'string' ? [what] : what;
+  const label = (c: number): string => whats[c] ?? `channel ${c}`;
+  if (channels.length !== model.arch.inputChannels)
+    fail(
+      'BAD_INPUT',
+      `predict: the model takes ${model.arch.inputChannels} input channel(s), the case has ${channels.length} ` +
+        `(${whats.join(', ')}); give one file per channel (nnU-Net's case_0000, case_0001, …)`,
+    );
+  const images = channels.map((c, i) => readChannel(c, label(i)));
+  checkSameGrid(images, whats);
+  const canonical = opts.reorient === true ? images.map((im) => toClosestCanonical(im)) : null;
+  const works = canonical?.map((c) => c.image) ?? images;
+  const work = works[0] ?? fail('BAD_INPUT', 'predict: no image');
+  const view = stackChannels(works);
   const defaults = modelDefaults(model);
   const names = outputLabelNames(model, opts.map);
   const stem = niftiStem(outputName);
+  const gzip = !/\.nii$/i.test(outputName);
+  const ext = gzip ? '.nii.gz' : '.nii';
   const predictOpts: PredictVolumeOptions = {
     network,
     inputChannels: model.arch.inputChannels,
@@ -112,11 +216,13 @@ export async function predictCase(
   const result = await predictVolume(view.volume, view.spacingZYX, predictOpts);
   const labels = opts.map === undefined ? result.labels : mapPrediction(result.labels, opts.map);
   const [Z, Y, X] = result.shapeZYX;
+  const channel0 = view.volume.data.subarray(0, Z * Y * X); // intensities for statistics and preview
   const toOutput = (raw: Uint8Array | Uint16Array, withNames: boolean): Uint8Array => {
     let img = volumeToNifti({ data: raw, shape: [1, Z, Y, X] }, work);
-    if (canonical !== null) img = fromCanonical(img, canonical.transform);
+    const transform = canonical?.[0]?.transform;
+    if (transform !== undefined) img = fromCanonical(img, transform);
     const extensions = withNames ? [niftiLabelExtension(names)] : [];
-    return writeNifti({ ...img, header: { ...img.header, extensions, descrip: 'stunet predict' } });
+    return writeNifti({ ...img, header: { ...img.header, extensions, descrip: 'stunet predict' } }, { gzip });
   };
   const outputs: CaseOutput[] = [
     { name: outputName, data: toOutput(labels, true) },
@@ -124,14 +230,14 @@ export async function predictCase(
   ];
   if (opts.perClass === true)
     for (const m of splitPerClass(labels, names))
-      outputs.push({ name: `${stem}_classes/${m.name}.nii.gz`, data: toOutput(m.mask, false) });
+      outputs.push({ name: `${stem}_classes/${m.name}${ext}`, data: toOutput(m.mask, false) });
   if (opts.statistics === true) {
-    const stats = computeLabelStatistics(labels, view.volume.data, view.spacingZYX, names);
+    const stats = computeLabelStatistics(labels, channel0, view.spacingZYX, names);
     outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(stats, null, 2)}\n` });
   }
   if (opts.preview === true) {
     const png = renderPreview({
-      image: view.volume.data,
+      image: channel0,
       labels,
       shapeZYX: [Z, Y, X],
       spacingZYX: view.spacingZYX,
@@ -140,5 +246,9 @@ export async function predictCase(
   }
   const present = new Set(labels);
   present.delete(0);
-  return { outputs, shape: image.dims, classesPresent: present.size, labelNames: names };
+  return { outputs, shape: images[0]?.dims ?? work.dims, classesPresent: present.size, labelNames: names };
+}
+
+function isChannelList(input: ChannelInput | readonly ChannelInput[]): input is readonly ChannelInput[] {
+  return Array.isArray(input);
 }

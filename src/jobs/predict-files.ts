@@ -9,7 +9,13 @@ import type { ProbabilityGrid } from '../inference/predictor.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import { niftiStem, predictCase, type PredictCaseOptions } from './predict-case.js';
+import {
+  checkMapModel,
+  niftiStem,
+  predictCase,
+  type ChannelInput,
+  type PredictCaseOptions,
+} from './predict-case.js';
 import type { FileStore } from './store.js';
 
 /** Receives (K, Zc, Yc, Xc) float32 probabilities plane by plane; `commit` makes the file appear. */
@@ -68,13 +74,24 @@ export function memoryProbabilitySink(store: FileStore, path: string): Probabili
   };
 }
 
+/** A channel's bytes: a .hdr brings the .img (or .img.gz) beside it. */
+function readChannel(store: FileStore, path: string): ChannelInput {
+  if (!/\.hdr$/i.test(path)) return store.read(path, 'input image');
+  const img = [path.replace(/\.hdr$/i, '.img'), path.replace(/\.hdr$/i, '.img.gz')].find((p) =>
+    store.exists(p),
+  );
+  if (img === undefined) fail('NOT_FOUND', `input image '${path}' is a .hdr without its .img beside it`);
+  return { hdr: store.read(path, 'input image'), img: store.read(img, 'input image data') };
+}
+
 /**
- * Predicts one NIfTI file and writes `output` (a .nii.gz path) plus `<stem>.json` (names) and, as asked,
- * `<stem>_classes/<name>.nii.gz`, `<stem>_statistics.json`, `<stem>_preview.png`, `<stem>_probabilities.npy`.
+ * Predicts one case (one file per input channel, in channel order) and writes `output` (.nii.gz, or .nii
+ * uncompressed) plus `<stem>.json` (names) and, as asked, `<stem>_classes/<name>.nii.gz`,
+ * `<stem>_statistics.json`, `<stem>_preview.png`, `<stem>_probabilities.npy`.
  */
 export async function predictCaseFile(
   host: PredictHost,
-  input: string,
+  input: string | readonly string[],
   output: string,
   model: LoadedModel,
   network: NetworkFn,
@@ -82,7 +99,8 @@ export async function predictCaseFile(
 ): Promise<PredictFileReport> {
   const t0 = performance.now();
   const { store } = host;
-  const bytes = store.read(input, 'input image');
+  const files = typeof input === 'string' ? [input] : input;
+  const channels = files.map((f) => readChannel(store, f));
   const outDir = store.dirname(output);
   store.cleanFolder?.(outDir); // outputs of an earlier run killed mid-write
   const probsPath = store.join(outDir, `${niftiStem(output)}_probabilities.npy`);
@@ -91,7 +109,8 @@ export async function predictCaseFile(
       ? (host.probabilitySink?.(probsPath) ?? memoryProbabilitySink(store, probsPath))
       : null;
   try {
-    const r = await predictCase(bytes, `'${input}'`, store.basename(output), model, network, {
+    const whats = files.map((f) => `'${f}'`);
+    const r = await predictCase(channels, whats, store.basename(output), model, network, {
       ...opts,
       ...(probs === null
         ? {}
@@ -101,12 +120,12 @@ export async function predictCaseFile(
             },
           }),
     });
-    const files = r.outputs.map((o) => ({ path: store.join(outDir, o.name), data: o.data }));
-    store.writeAll(files);
+    const written = r.outputs.map((o) => ({ path: store.join(outDir, o.name), data: o.data }));
+    store.writeAll(written);
     probs?.commit();
     return {
-      input,
-      files: [...files.map((f) => f.path), ...(probs === null ? [] : [probs.path])],
+      input: files.join(','),
+      files: [...written.map((f) => f.path), ...(probs === null ? [] : [probs.path])],
       shape: r.shape,
       classesPresent: r.classesPresent,
       seconds: (performance.now() - t0) / 1000,
@@ -117,25 +136,86 @@ export async function predictCaseFile(
   }
 }
 
-/** The .nii / .nii.gz files of a folder, sorted (hidden and temporary files skipped). */
+const IMAGE_FILE = /\.(nii(\.gz)?|hdr)$/i;
+
+/** The image files of a folder (.nii, .nii.gz, .hdr), sorted (hidden and temporary files skipped). */
 export function listNiftiFiles(store: FileStore, dir: string): string[] {
-  const files = store.list(dir).filter((f) => !f.startsWith('.') && /\.nii(\.gz)?$/i.test(f));
-  if (files.length === 0) fail('NOT_FOUND', `predict: no .nii or .nii.gz files in '${dir}'`);
+  const files = store.list(dir).filter((f) => !f.startsWith('.') && IMAGE_FILE.test(f));
+  if (files.length === 0) fail('NOT_FOUND', `predict: no .nii, .nii.gz or .hdr files in '${dir}'`);
   return files.map((f) => store.join(dir, f));
 }
 
-/** nnU-Net's input naming `case_0000` (channel 0) gives the output `case`, so evaluate pairs it with labels. */
-function caseName(stem: string): string {
-  return stem.replace(/_0000$/, '');
+/** One case to predict: its output name and one file per input channel, in channel order. */
+export interface CaseFiles {
+  readonly name: string;
+  readonly files: readonly string[];
+}
+
+/** nnU-Net's naming `<case>_<XXXX>` (channel XXXX, four digits). */
+const CHANNEL_SUFFIX = /^(.+)_(\d{4})$/;
+
+/**
+ * The cases of a folder as nnU-Net reads them: `case_0000`, `case_0001`, … are the channels of `case`
+ * (channels 0…C−1, none missing); a file without the suffix is a one-channel case of its own name.
+ */
+export function groupCaseFiles(store: FileStore, paths: readonly string[]): CaseFiles[] {
+  const groups = new Map<string, Map<number, string>>();
+  for (const p of paths) {
+    const stem = niftiStem(p);
+    const m = CHANNEL_SUFFIX.exec(stem);
+    const name = m?.[1] ?? stem;
+    const channel = m?.[2] === undefined ? 0 : Number(m[2]);
+    const g = groups.get(name) ?? new Map<number, string>();
+    if (g.has(channel))
+      fail(
+        'BAD_INPUT',
+        `predict: case '${name}' has channel ${channel} twice ('${g.get(channel) ?? ''}', '${p}')`,
+      );
+    g.set(channel, p);
+    groups.set(name, g);
+  }
+  return [...groups].flatMap(([name, g]): CaseFiles[] => {
+    // One file with a suffix other than _0000 (e.g. `patient_2021`) is a case of its own full name.
+    const only = g.size === 1 ? [...g.values()][0] : undefined;
+    if (only !== undefined && !g.has(0)) return [{ name: niftiStem(only), files: [only] }];
+    const files = [...g.keys()]
+      .sort((a, b) => a - b)
+      .map((c, i) => {
+        if (c !== i)
+          fail(
+            'BAD_INPUT',
+            `predict: case '${name}' has no channel ${i} (${name}_${String(i).padStart(4, '0')}); found channels ${[...g.keys()].sort((a, b) => a - b).join(', ')}`,
+          );
+        return g.get(c) ?? '';
+      });
+    return [{ name, files }];
+  });
+}
+
+/** Fails now, naming the folder, when outputs cannot be written there (before any computing). */
+export function checkWritable(store: FileStore, dir: string): void {
+  const probe = store.join(dir, `.stunet-write-check-${Math.random().toString(36).slice(2, 10)}.tmp`);
+  try {
+    store.makeDir(dir);
+    store.writeAll([{ path: probe, data: '' }]);
+    store.remove(probe);
+  } catch (e) {
+    fail(
+      'BAD_INPUT',
+      `predict: cannot write to the output folder '${dir}': ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
 /**
- * `input` a file or a folder of cases; `output` a .nii(.gz) path for one case, else a folder. Calls
- * `onCase` after each case; returns the reports in input order.
+ * `input`: a file, a folder of cases, or several files (the channels of one case, in order); `output` a
+ * .nii(.gz) path for one case, else a folder. Everything that can be checked is checked before the first
+ * case is computed: the cases and their channel counts, `--map`, the output folder. Calls `onCase` after
+ * each case; returns the reports in input order.
  */
 export async function predictFiles(
   host: PredictHost,
-  input: string,
+  input: string | readonly string[],
   output: string,
   model: LoadedModel,
   network: NetworkFn,
@@ -145,16 +225,32 @@ export async function predictFiles(
   } = {},
 ): Promise<PredictFileReport[]> {
   const { store } = host;
-  const folder = store.isDirectory(input);
-  const inputs = folder ? listNiftiFiles(store, input) : [input];
+  const list = typeof input === 'string' ? [input] : input;
+  const folder = list.length === 1 && store.isDirectory(list[0] ?? '');
+  const cases = folder
+    ? groupCaseFiles(store, listNiftiFiles(store, list[0] ?? ''))
+    : [{ name: niftiStem(list[0] ?? '').replace(CHANNEL_SUFFIX, '$1'), files: list }];
+  for (const c of cases) {
+    for (const f of c.files)
+      if (!store.exists(f)) fail('NOT_FOUND', `predict: input image '${f}' does not exist`);
+    if (c.files.length !== model.arch.inputChannels)
+      fail(
+        'BAD_INPUT',
+        `predict: the model takes ${model.arch.inputChannels} input channel(s), case '${c.name}' has ` +
+          `${c.files.length} (${c.files.join(', ')}); give one file per channel: a folder of ` +
+          `<case>_0000…, or -i a.nii.gz,b.nii.gz`,
+      );
+  }
+  if (opts.map !== undefined) checkMapModel(model, opts.map);
   const toFolder = folder || store.isDirectory(output) || !/\.nii(\.gz)?$/i.test(output);
+  checkWritable(store, toFolder ? output : store.dirname(output));
   const reports: PredictFileReport[] = [];
-  for (const [i, file] of inputs.entries()) {
-    opts.onCaseStart?.(file, i, inputs.length);
-    const out = toFolder ? store.join(output, `${caseName(niftiStem(file))}.nii.gz`) : output;
-    const r = await predictCaseFile(host, file, out, model, network, opts);
+  for (const [i, c] of cases.entries()) {
+    opts.onCaseStart?.(c.files.join(','), i, cases.length);
+    const out = toFolder ? store.join(output, `${c.name}.nii.gz`) : output;
+    const r = await predictCaseFile(host, c.files, out, model, network, opts);
     reports.push(r);
-    opts.onCase?.(r, i, inputs.length);
+    opts.onCase?.(r, i, cases.length);
   }
   return reports;
 }

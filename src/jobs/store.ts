@@ -134,6 +134,8 @@ export class MemoryStore implements FileStore {
     const staged = files.map((f) => {
       const key = joinPosix([f.path]);
       if (this.isDirectory(key)) throw new StunetError('RUNTIME', `cannot write '${f.path}': it is a folder`);
+      for (let d = this.dirname(key); d !== '.' && d !== '/'; d = this.dirname(d))
+        if (this.files.has(d)) throw new StunetError('RUNTIME', `cannot write '${f.path}': '${d}' is a file`);
       return [key, typeof f.data === 'string' ? new TextEncoder().encode(f.data) : f.data] as const;
     });
     for (const [k, d] of staged) this.files.set(k, d);

@@ -100,8 +100,10 @@ export function writeAtomic(path: string, data: Uint8Array | string): void {
  */
 export function writeAllAtomic(files: readonly { path: string; data: Uint8Array | string }[]): void {
   const staged: { tmp: string; path: string }[] = [];
+  let current = files[0]?.path ?? '';
   try {
     for (const f of files) {
+      current = f.path;
       mkdirSync(dirname(f.path), { recursive: true });
       const tmp = tempName(f.path);
       staged.push({ tmp, path: f.path });
@@ -109,7 +111,7 @@ export function writeAllAtomic(files: readonly { path: string; data: Uint8Array 
     }
   } catch (e) {
     for (const s of staged) rmSync(s.tmp, { force: true });
-    fail('RUNTIME', `cannot write '${staged[staged.length - 1]?.path ?? '?'}': ${(e as Error).message}`);
+    fail('RUNTIME', `cannot write '${current}': ${(e as Error).message}`);
   }
   for (const s of staged) renameSync(s.tmp, s.path);
 }

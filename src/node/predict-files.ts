@@ -171,7 +171,7 @@ const withRing = <T extends NodePredictOptions>(opts: T): T & { ringStore: RingS
 
 /** predictCaseFile on disk. */
 export function predictFile(
-  input: string,
+  input: string | readonly string[],
   output: string,
   model: LoadedModel,
   network: NetworkFn,
@@ -182,7 +182,7 @@ export function predictFile(
 
 /** predictFiles on disk: a file or a folder of cases. */
 export function predictPaths(
-  input: string,
+  input: string | readonly string[],
   output: string,
   model: LoadedModel,
   network: NetworkFn,

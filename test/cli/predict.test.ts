@@ -185,3 +185,48 @@ test('predict refuses truncated, 4D and non-finite input with one error line and
     out,
   );
 });
+
+test('predict: -i a,b gives one case its channels (2-channel v2 model); -o seg.nii is written uncompressed', () => {
+  const dir = tempDir();
+  const a = ctCrop(dir);
+  const b = join(dir, 'b.nii.gz');
+  const img = readNifti(readFileSync(a));
+  writeFileSync(
+    b,
+    writeNifti(
+      createNifti({
+        raw: Float32Array.from(img.data, (v) => Math.sqrt(Math.abs(v))),
+        dims: img.dims,
+        affine: img.affine,
+      }),
+    ),
+  );
+  const out = join(dir, 'out', 'seg.nii');
+  const T2 = fixturePath('stunet-forward', 'T2_checkpoint_final.pth');
+  const r = runCli(['predict', '-i', `${a},${b}`, '-o', out, '-m', T2, '--no-tta']);
+  assert.equal(r.status, 0, r.stderr);
+  const bytes = readFileSync(out);
+  assert.notEqual(bytes[0], 0x1f, 'not gzip');
+  assert.deepEqual(readNifti(bytes).dims, img.dims);
+  expectRefused(
+    ['predict', '-i', a, '-o', join(dir, 'one', 'x.nii.gz'), '-m', T2],
+    /takes 2 input channel\(s\)/,
+    join(dir, 'one'),
+  );
+});
+
+test('predict refuses --map for a model that is not STU-Net 104-class, and an unwritable -o, before computing', () => {
+  const dir = tempDir();
+  const ct = ctCrop(dir);
+  const out = join(dir, 'o');
+  expectRefused(
+    ['predict', '-i', ct, '-o', join(out, 'a.nii.gz'), '-m', MODEL, '--map', 'Task011_BTCV'],
+    /^error: --map Task011_BTCV .*4 class\(es\)/,
+    out,
+  );
+  expectRefused(
+    ['predict', '-i', ct, '-o', '/dev/null/sub/a.nii.gz', '-m', MODEL],
+    /cannot write to the output folder '\/dev\/null\/sub'/,
+    out,
+  );
+});
