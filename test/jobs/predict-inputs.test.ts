@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { cropNifti } from '../../src/io/nifti-crop.js';
-import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
+import { readNifti, writeNifti } from '../../src/io/nifti.js';
 import type { NetworkFn } from '../../src/inference/tta.js';
 import { loadModelFromStore } from '../../src/jobs/model-files.js';
 import { createPredictorNetwork } from '../../src/jobs/network.js';
