@@ -86,11 +86,7 @@ function readArchitecture(v: unknown): StunetArchitecture {
   return arch;
 }
 
-export function parseModel(
-  modelJson: string,
-  weightsBytes: Uint8Array,
-  source: string | null = null,
-): LoadedModel {
+function readModelJson(modelJson: string): Record<string, unknown> {
   let doc: unknown;
   try {
     doc = JSON.parse(modelJson);
@@ -105,6 +101,20 @@ export function parseModel(
       `${MODEL_JSON}: format version ${String(doc['formatVersion'])} is not supported (this stunet reads ${FORMAT_VERSION})`,
     );
   }
+  return doc;
+}
+
+/** The architecture of a model folder from its model.json alone (no weights read). */
+export function parseModelArchitecture(modelJson: string): StunetArchitecture {
+  return readArchitecture(readModelJson(modelJson)['architecture']);
+}
+
+export function parseModel(
+  modelJson: string,
+  weightsBytes: Uint8Array,
+  source: string | null = null,
+): LoadedModel {
+  const doc = readModelJson(modelJson);
   const arch = readArchitecture(doc['architecture']);
   const file = readSafetensors(weightsBytes);
   const weights = new Map<string, Tensor>();

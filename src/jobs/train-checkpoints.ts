@@ -97,7 +97,7 @@ export function startingPoint(
   let weights: Map<string, Tensor>;
   if (o.pretrained !== undefined) {
     const t = transferPretrained(
-      loadModelFromStore(store, o.pretrained).weights,
+      (s.pretrained ?? loadModelFromStore(store, o.pretrained)).weights,
       s.arch,
       deriveSeed(o.seed, 0),
     );

@@ -19,7 +19,11 @@ import { crossValidationSplits } from '../training/validation.js';
 import type { ProgressListener } from '../util/progress.js';
 import { fingerprintDatasetDir, readDatasetDir } from './datasets.js';
 import { preprocessDatasetToCache, preprocessPlansFromNnunet } from './preprocessed-cache.js';
-import { readText } from './store.js';
+import { MODEL_JSON, parseModelArchitecture } from '../checkpoint/model-folder.js';
+import type { LoadedModel } from '../model/loaded-model.js';
+import { loadModelFromStore } from './model-files.js';
+import { readText, type FileStore } from './store.js';
+import { checkpointDir } from './train-checkpoints.js';
 import type { TrainHost } from './train-host.js';
 import { vec3, type Vec3 } from '../util/vec3.js';
 
@@ -95,16 +99,57 @@ function loadOrPlan(
   }).plans;
 }
 
-/** The network from scale + overrides, pools from the plans (or --pool), checked against the patch. */
+/** The network a run starts from: the checkpoint it continues, or the pre-trained model (loaded once). */
+interface BaseNetwork {
+  readonly arch: StunetArchitecture;
+  readonly source: string;
+  readonly pretrained: LoadedModel | null;
+}
+
+function baseNetwork(store: FileStore, o: TrainRunOptions, foldDir: string): BaseNetwork | null {
+  if (o.continue === true) {
+    const dir = checkpointDir(store, foldDir, 'checkpoint_latest');
+    const json = readText(store, store.join(dir, MODEL_JSON), MODEL_JSON);
+    return { arch: parseModelArchitecture(json), source: dir, pretrained: null };
+  }
+  if (o.pretrained === undefined) return null;
+  const model = loadModelFromStore(store, o.pretrained);
+  return { arch: model.arch, source: o.pretrained, pretrained: model };
+}
+
+/** A --dims/--depth flag that contradicts the checkpoint is an error naming both shapes. */
+function checkAgainstBase(
+  flag: string,
+  given: readonly number[] | undefined,
+  own: readonly number[],
+  base: BaseNetwork,
+): void {
+  if (given === undefined || (given.length === own.length && given.every((v, i) => v === own[i]))) return;
+  fail(
+    'BAD_INPUT',
+    `${flag} ${given.join(',')} does not match the network of '${base.source}' (${flag.slice(2)} ${own.join(',')}); ` +
+      `drop ${flag}: the architecture is taken from the checkpoint`,
+  );
+}
+
+/**
+ * The network: dims and depth from the checkpoint a run continues or fine-tunes (flags may only repeat
+ * them), else from the scale and its overrides; pools from the plans (or --pool), checked against the patch.
+ */
 function architectureFor(
   o: TrainRunOptions,
   plans: NnunetPlans,
   desc: DatasetDescription,
   patch: Vec3,
+  base: BaseNetwork | null,
 ): StunetArchitecture {
   const preset = SCALES[o.scale];
-  const dims = o.dims ?? preset.dims;
-  const depth = o.depth ?? (o.dims === undefined ? preset.depth : dims.map(() => 1));
+  if (base !== null) {
+    checkAgainstBase('--dims', o.dims, base.arch.dims, base);
+    checkAgainstBase('--depth', o.depth, base.arch.depth, base);
+  }
+  const dims = o.dims ?? base?.arch.dims ?? preset.dims;
+  const depth = o.depth ?? base?.arch.depth ?? (o.dims === undefined ? preset.depth : dims.map(() => 1));
   const topo = configurationTopology(plans);
   const pools = o.pools ?? stunetPoolsFromPlans(topo.poolOpKernelSizes.slice(1), dims.length - 1);
   const arch: StunetArchitecture = {
@@ -170,6 +215,8 @@ export interface RunSetup {
   readonly split: { readonly train: readonly string[]; readonly val: readonly string[] };
   readonly foldDir: string;
   readonly cfg: TrainerConfig;
+  /** The pre-trained model (fine-tuning), loaded once. */
+  readonly pretrained: LoadedModel | null;
 }
 
 /** Dataset → plans → architecture → memory check → cache → split (everything before the weights). */
@@ -184,7 +231,9 @@ export function setUpRun(host: TrainHost, o: TrainRunOptions, log: (line: string
   const topo = configurationTopology(planned);
   const patch = o.patch ?? vec3(topo.patchSize, 'plans: patch_size');
   const batch = o.batch ?? topo.batchSize;
-  const arch = architectureFor(o, planned, desc, patch);
+  const foldDir = join(o.outDir, o.fold === 'all' ? 'fold_all' : `fold_${o.fold}`);
+  const base = baseNetwork(store, o, foldDir);
+  const arch = architectureFor(o, planned, desc, patch, base);
   const plans = withRun(planned, arch, patch, batch);
   checkMemory(arch, [batch, arch.inputChannels, ...patch], o.memoryLimitBytes ?? host.freeMemoryBytes());
   store.writeAll([{ path: plansOut, data: serializePlans(plans) }]);
@@ -217,7 +266,8 @@ export function setUpRun(host: TrainHost, o: TrainRunOptions, log: (line: string
     batch,
     cacheDir,
     split,
-    foldDir: join(o.outDir, o.fold === 'all' ? 'fold_all' : `fold_${o.fold}`),
+    foldDir,
+    pretrained: base?.pretrained ?? null,
     cfg: {
       epochs: o.epochs ?? NNUNET_TRAINER_CONFIG.epochs,
       itersPerEpoch: o.iters ?? NNUNET_TRAINER_CONFIG.itersPerEpoch,

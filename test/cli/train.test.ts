@@ -151,3 +151,87 @@ test('stunet preprocess writes the cache and skips done cases on a second run', 
   const b = runCli(['preprocess', ds, '--plans', plans, '-o', cache]);
   assert.match(b.stdout, /0 case\(s\) preprocessed, 5 already done/);
 });
+
+test('the architecture comes from the checkpoint: finetune and --continue need no --dims/--depth; a conflict names both', () => {
+  const ds = dataset(1);
+  const arch = {
+    inputChannels: 1,
+    numClasses: 7,
+    depth: [1, 1, 1],
+    dims: [4, 8, 16],
+    poolOpKernelSizes: [
+      [2, 2, 2],
+      [2, 2, 2],
+    ] as [number, number, number][],
+    convKernelSizes: [
+      [3, 3, 3],
+      [3, 3, 3],
+      [3, 3, 3],
+    ] as [number, number, number][],
+  };
+  const pre = join(tempDir(), 'pre');
+  saveModelFolder(pre, { arch, weights: initWeightsHe(new StuNet(arch), 1), meta: defaultMeta() });
+  const POOL = ['--pool', '2,2,2/2,2,2'];
+  const out = join(tempDir(), 'ft');
+  const ft = runCli([
+    'finetune',
+    '--dataset',
+    ds,
+    ...POOL,
+    ...FAST,
+    ...RUN,
+    '--no-final-validation',
+    '--pretrained',
+    pre,
+    '-o',
+    out,
+  ]);
+  assert.equal(ft.status, 0, ft.stderr);
+  const model = JSON.parse(readFileSync(join(out, 'fold_0', 'checkpoint_final', 'model.json'), 'utf8')) as {
+    architecture: { dims: number[]; depth: number[] };
+  };
+  assert.deepEqual(
+    [model.architecture.dims, model.architecture.depth],
+    [
+      [4, 8, 16],
+      [1, 1, 1],
+    ],
+  );
+
+  const conflict = runCli([
+    'finetune',
+    '--dataset',
+    ds,
+    ...POOL,
+    '--dims',
+    '4,8,32',
+    ...FAST,
+    ...RUN,
+    '--pretrained',
+    pre,
+    '-o',
+    join(tempDir(), 'x'),
+  ]);
+  assert.equal(conflict.status, 1);
+  assert.match(
+    conflict.stderr,
+    /^error: --dims 4,8,32 does not match the network of '.*pre' \(dims 4,8,16\)/,
+  );
+
+  const cont = runCli([
+    'train',
+    '--dataset',
+    ds,
+    ...POOL,
+    ...FAST,
+    ...RUN,
+    '--no-final-validation',
+    '--epochs',
+    '2',
+    '--continue',
+    '-o',
+    out,
+  ]);
+  assert.equal(cont.status, 0, cont.stderr);
+  assert.match(cont.stdout, /continuing from epoch 1/);
+});
