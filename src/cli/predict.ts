@@ -61,6 +61,8 @@ function parseOptions(
     if (o.ttaMemoryGb.trim() === '' || !(ttaGb >= 0) || !Number.isFinite(ttaGb))
       fail('BAD_INPUT', `--tta-memory-gb: expected a number ≥ 0, got '${o.ttaMemoryGb}'`);
   }
+  if (!o.tta && o.mirrorAxes !== undefined)
+    fail('BAD_INPUT', '--mirror-axes and --no-tta contradict each other: --no-tta mirrors no axis');
   const mirrorAxes = o.tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
   return {
     backend: o.backend,
@@ -68,7 +70,7 @@ function parseOptions(
     ...(threads === undefined ? {} : { threads }),
     ...(mirrorAxes === undefined ? {} : { mirrorAxes }),
     ...(o.mode === undefined ? {} : { mode: o.mode as SlidingWindowMode }),
-    reorient: o.reorient === true,
+    ...(o.reorient === undefined ? {} : { reorient: o.reorient }),
     perClass: o.perClass === true,
     statistics: o.statistics === true,
     preview: o.preview === true,
@@ -106,7 +108,12 @@ export function registerPredict(program: Command): void {
     .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
     .option('--statistics', 'write volume (mL) and mean intensity per class (<stem>_statistics.json)')
     .option('--preview', 'write a PNG with three orthogonal slices and the overlay (<stem>_preview.png)')
-    .option('--reorient', "predict in the closest canonical (RAS) orientation, write in the input's")
+    .option(
+      '--reorient',
+      "predict in the closest canonical (RAS) orientation, write in the input's (default for STU-Net's " +
+        'TotalSegmentator 104-class models, as TotalSegmentator does)',
+    )
+    .option('--no-reorient', 'predict in the stored orientation (default for other models, as nnU-Net does)')
     .option(
       '--save-probabilities',
       'write float32 probabilities on the cropped grid (<stem>_probabilities.npy)',
@@ -133,7 +140,8 @@ export function registerPredict(program: Command): void {
           },
           onCase: (r) => {
             console.log(
-              `${r.input}: ${r.shape.join('×')}, ${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
+              `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
+                `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
             );
           },
         });

@@ -4,6 +4,7 @@
  * axes, aggregation mode and class names.
  */
 import type { JsonValue } from '../util/json.js';
+import { labelNames } from '../io/labels/index.js';
 import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from './sliding-window.js';
 import type { LoadedModel } from '../model/loaded-model.js';
@@ -19,6 +20,12 @@ export interface ModelDefaults {
   readonly mirrorAxes: readonly number[];
   readonly mode: SlidingWindowMode;
   readonly labelNames: string[] | null;
+  /**
+   * Predict in the closest canonical (RAS) orientation by default: the TotalSegmentator-pretrained STU-Net
+   * models (STU-Net's 104 classes) saw only canonically oriented CTs, as TotalSegmentator reorients; a
+   * model trained on the user's own data predicts in the stored orientation, as nnU-Net does.
+   */
+  readonly reorient: boolean;
 }
 
 const isObj = (v: JsonValue | undefined): v is Obj =>
@@ -105,12 +112,20 @@ function namesFromDataset(ds: JsonValue | null, classes: number): string[] | nul
 
 export function modelDefaults(model: LoadedModel): ModelDefaults {
   const m = model.meta;
+  const names = namesFromDataset(m.datasetJson, model.arch.numClasses);
   const p = m.patchSizeZYX;
   return {
     plans: plansFrom(m.plans, m.configuration),
     patchSizeZYX: p !== null ? vec3(p, 'model patch size') : [128, 128, 128],
     mirrorAxes: m.mirrorAxes ?? [0, 1, 2],
     mode: m.aggregation === 'v2' ? 'v2-upstream' : 'v1',
-    labelNames: namesFromDataset(m.datasetJson, model.arch.numClasses),
+    labelNames: names,
+    reorient: isTotalSegmentatorModel(model.arch.numClasses, names),
   };
+}
+
+/** STU-Net's 104 TotalSegmentator classes, by count and, where the model names its classes, by name. */
+function isTotalSegmentatorModel(classes: number, names: readonly string[] | null): boolean {
+  const stunet = labelNames('stunet104');
+  return classes === stunet.length && (names === null || names.every((n, i) => i === 0 || n === stunet[i]));
 }

@@ -26,6 +26,7 @@ export interface PredictCaseOptions {
   readonly mirrorAxes?: readonly number[];
   /** Default: from the model's origin ('v1' for v1 and our folders, 'v2-upstream' for v2). */
   readonly mode?: SlidingWindowMode;
+  /** Predict in the closest canonical orientation (default: the model's, see ModelDefaults.reorient). */
   readonly reorient?: boolean;
   readonly perClass?: boolean;
   readonly statistics?: boolean;
@@ -57,6 +58,8 @@ export interface PredictCaseResult {
   readonly shape: readonly number[];
   readonly classesPresent: number;
   readonly labelNames: readonly string[];
+  /** Whether the case was predicted in the closest canonical orientation (and written back). */
+  readonly reoriented: boolean;
 }
 
 /** Class names of the output: the mapped dataset's, the model's, STU-Net's 104 for 105 classes, else label_<i>. */
@@ -188,11 +191,12 @@ export async function predictCase(
     );
   const images = channels.map((c, i) => readChannel(c, label(i)));
   checkSameGrid(images, whats);
-  const canonical = opts.reorient === true ? images.map((im) => toClosestCanonical(im)) : null;
+  const defaults = modelDefaults(model);
+  const reoriented = opts.reorient ?? defaults.reorient;
+  const canonical = reoriented ? images.map((im) => toClosestCanonical(im)) : null;
   const works = canonical?.map((c) => c.image) ?? images;
   const work = works[0] ?? fail('BAD_INPUT', 'predict: no image');
   const view = stackChannels(works);
-  const defaults = modelDefaults(model);
   const names = outputLabelNames(model, opts.map);
   const stem = niftiStem(outputName);
   const gzip = !/\.nii$/i.test(outputName);
@@ -246,7 +250,13 @@ export async function predictCase(
   }
   const present = new Set(labels);
   present.delete(0);
-  return { outputs, shape: images[0]?.dims ?? work.dims, classesPresent: present.size, labelNames: names };
+  return {
+    outputs,
+    shape: images[0]?.dims ?? work.dims,
+    classesPresent: present.size,
+    labelNames: names,
+    reoriented,
+  };
 }
 
 function isChannelList(input: ChannelInput | readonly ChannelInput[]): input is readonly ChannelInput[] {

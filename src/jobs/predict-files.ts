@@ -42,6 +42,8 @@ export interface PredictFileReport {
   readonly files: string[];
   readonly shape: readonly number[];
   readonly classesPresent: number;
+  /** Predicted in the closest canonical orientation (and written back in the input's). */
+  readonly reoriented: boolean;
   readonly seconds: number;
 }
 
@@ -128,6 +130,7 @@ export async function predictCaseFile(
       files: [...written.map((f) => f.path), ...(probs === null ? [] : [probs.path])],
       shape: r.shape,
       classesPresent: r.classesPresent,
+      reoriented: r.reoriented,
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {

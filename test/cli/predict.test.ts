@@ -230,3 +230,17 @@ test('predict refuses --map for a model that is not STU-Net 104-class, and an un
     out,
   );
 });
+
+test('predict: --mirror-axes with --no-tta is one error; the line of a case says which orientation ran', () => {
+  const dir = tempDir();
+  const ct = ctCrop(dir);
+  const out = join(dir, 'o');
+  expectRefused(
+    ['predict', '-i', ct, '-o', join(out, 'a.nii.gz'), '-m', MODEL, '--no-tta', '--mirror-axes', '0'],
+    /--mirror-axes and --no-tta contradict/,
+    out,
+  );
+  const r = runCli(['predict', '-i', ct, '-o', join(out, 'a.nii.gz'), '-m', MODEL, '--no-tta']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /predicted as stored/);
+});
