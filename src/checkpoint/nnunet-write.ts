@@ -125,7 +125,7 @@ export function minimalV2Plans(m: LoadedModel): JsonValue {
 
 function minimalDatasetJson(m: LoadedModel): JsonValue {
   const labels: { [k: string]: JsonValue } = { background: 0 };
-  for (let i = 1; i < m.arch.numClasses; i++) labels[`class_${i}`] = i;
+  for (let i = 1; i < m.arch.numClasses; i++) labels[`label_${i}`] = i;
   const channels = Object.fromEntries(
     Array.from({ length: m.arch.inputChannels }, (_, i) => [String(i), 'nonCT']),
   );

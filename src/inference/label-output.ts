@@ -64,7 +64,8 @@ export function labelNamesFromExtensions(
 }
 
 /**
- * One binary mask (0/1, same voxel order) per label present in `labels`, ascending, label 0 excluded.
+ * One binary mask (0/1, same voxel order) per named class (empty ones too, as TotalSegmentator writes
+ * them) and per other label present in `labels`, ascending, label 0 excluded.
  * A generator: one mask is alive at a time if the caller writes and drops it. Unnamed labels are
  * called `label_<n>`.
  */
@@ -72,8 +73,10 @@ export function* splitPerClass(
   labels: Uint8Array | Uint16Array,
   names: readonly string[],
 ): Iterable<{ label: number; name: string; mask: Uint8Array }> {
+  // Every named class (empty masks too, as TotalSegmentator writes them), and any other label present.
   const present = new Uint8Array(labels instanceof Uint8Array ? 256 : 65536);
-  for (let i = 0; i < labels.length; i++) present[labels[i] as number] = 1;
+  for (let l = 1; l < Math.min(names.length, present.length); l++) present[l] = 1;
+  for (const l of labels) present[l] = 1;
   for (let l = 1; l < present.length; l++) {
     if (present[l] === 0) continue;
     const mask = new Uint8Array(labels.length);

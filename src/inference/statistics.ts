@@ -75,3 +75,21 @@ export function computeLabelStatistics(
   }
   return { voxelVolumeMl, labels: out };
 }
+
+/** TotalSegmentator's statistics.json entry: volume in mm³, mean intensity (0 where the class is absent). */
+export interface TotalsegStatisticsEntry {
+  readonly volume: number;
+  readonly intensity: number;
+}
+
+/**
+ * The statistics in TotalSegmentator's layout (`statistics.json`: `{ name: { volume, intensity } }`, every
+ * class, volume in mm³ rounded to 4 decimals, intensity rounded to 5 as it does).
+ */
+export function totalsegStatistics(stats: LabelStatistics): Record<string, TotalsegStatisticsEntry> {
+  const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+  const out: Record<string, TotalsegStatisticsEntry> = {};
+  for (const [name, e] of Object.entries(stats.labels))
+    out[name] = { volume: round(e.volumeMl * 1000, 4), intensity: round(e.meanIntensity ?? 0, 5) };
+  return out;
+}

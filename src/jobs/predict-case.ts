@@ -14,7 +14,7 @@ import { modelDefaults } from '../inference/model-defaults.js';
 import { predictVolume, type PredictVolumeOptions, type ProbabilityGrid } from '../inference/predictor.js';
 import { renderPreview } from '../inference/preview.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import { computeLabelStatistics } from '../inference/statistics.js';
+import { computeLabelStatistics, totalsegStatistics } from '../inference/statistics.js';
 import type { RingStoreFactory } from '../inference/stitcher.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
@@ -236,8 +236,8 @@ export async function predictCase(
     for (const m of splitPerClass(labels, names))
       outputs.push({ name: `${stem}_classes/${m.name}${ext}`, data: toOutput(m.mask, false) });
   if (opts.statistics === true) {
-    const stats = computeLabelStatistics(labels, channel0, view.spacingZYX, names);
-    outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(stats, null, 2)}\n` });
+    const stats = totalsegStatistics(computeLabelStatistics(labels, channel0, view.spacingZYX, names));
+    outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(stats, null, 4)}\n` });
   }
   if (opts.preview === true) {
     const png = renderPreview({

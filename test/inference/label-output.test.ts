@@ -53,13 +53,14 @@ test('parseLabelJson refuses what is not a label table', () => {
   assert.throws(() => parseLabelJson('{"names": []}'), /expected \{"labels"/);
 });
 
-test('splitPerClass yields one 0/1 mask per present label, ascending, with names', () => {
+test('splitPerClass yields a 0/1 mask per named class (empty ones too) and per other present label, ascending', () => {
   const labels = new Uint16Array([0, 3, 3, 1, 0, 300, 1, 0]);
   const out = [...splitPerClass(labels, ['background', 'a', 'b', 'c'])];
   assert.deepEqual(
     out.map((m) => [m.label, m.name, [...m.mask]]),
     [
       [1, 'a', [0, 0, 0, 1, 0, 0, 1, 0]],
+      [2, 'b', [0, 0, 0, 0, 0, 0, 0, 0]],
       [3, 'c', [0, 1, 1, 0, 0, 0, 0, 0]],
       [300, 'label_300', [0, 0, 0, 0, 0, 1, 0, 0]],
     ],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeLabelStatistics } from '../../src/inference/statistics.js';
+import { computeLabelStatistics, totalsegStatistics } from '../../src/inference/statistics.js';
 
 /** (Z, Y, X) = (10, 12, 14) with a 4×5×6 cube of `label` at z 2..5, y 3..7, x 4..9. */
 function cubeVolume(label: number): { labels: Uint16Array; image: Float32Array } {
@@ -40,4 +40,18 @@ test('mismatched sizes and bad spacing are refused', () => {
     /8 voxels but the image has 7/,
   );
   assert.throws(() => computeLabelStatistics(new Uint8Array(8), null, [1, 0, 1], ['background']), /spacing/);
+});
+
+test("totalsegStatistics writes TotalSegmentator's layout: every class, volume in mm³, intensity 0 when absent, rounded", () => {
+  const labels = new Uint8Array([0, 1, 1, 2, 0, 0]);
+  const image = new Float32Array([5, 10.123456789, 20, -7, 0, 0]);
+  const s = totalsegStatistics(
+    computeLabelStatistics(labels, image, [1.5, 0.7, 0.7], ['background', 'liver', 'spleen', 'kidney']),
+  );
+  assert.deepEqual(s, {
+    liver: { volume: 1.47, intensity: 15.06173 },
+    spleen: { volume: 0.735, intensity: -7 },
+    kidney: { volume: 0, intensity: 0 },
+  });
+  assert.deepEqual(Object.keys(s), ['liver', 'spleen', 'kidney']);
 });
