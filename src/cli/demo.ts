@@ -10,6 +10,7 @@ import { fail } from '../util/errors.js';
 import { DEMO_DEFAULTS } from '../jobs/demo.js';
 import { runDemoOnDisk } from '../node/demo-host.js';
 import { consoleProgress, formatDuration } from '../util/progress.js';
+import { interruptible } from './interrupt.js';
 import { parsePositiveInt } from './args.js';
 
 interface DemoCliOptions {
@@ -30,20 +31,24 @@ async function run(o: DemoCliOptions): Promise<void> {
   const seed = o.seed === undefined ? 0 : Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0)
     fail('BAD_INPUT', `--seed: expected an integer ≥ 0, got '${o.seed}'`);
-  const r = await runDemoOnDisk({
-    out: o.out,
-    onlyData: o.onlyData === true,
-    seed,
-    ...optional('epochs', '--epochs', o.epochs),
-    ...optional('iters', '--iters', o.iters),
-    ...optional('numTraining', '--train-cases', o.trainCases),
-    ...optional('numTest', '--test-cases', o.testCases),
-    ...optional('threads', '--threads', o.threads),
-    onProgress: consoleProgress(process.stderr),
-    log: (line) => {
-      console.log(line);
-    },
-  });
+  const hint = 'stopped; run stunet demo again to start over (the phantom dataset is kept and reused)';
+  const r = await interruptible(hint, (signal) =>
+    runDemoOnDisk({
+      signal,
+      out: o.out,
+      onlyData: o.onlyData === true,
+      seed,
+      ...optional('epochs', '--epochs', o.epochs),
+      ...optional('iters', '--iters', o.iters),
+      ...optional('numTraining', '--train-cases', o.trainCases),
+      ...optional('numTest', '--test-cases', o.testCases),
+      ...optional('threads', '--threads', o.threads),
+      onProgress: consoleProgress(process.stderr),
+      log: (line) => {
+        console.log(line);
+      },
+    }),
+  );
   const total = formatDuration((performance.now() - t0) / 1000);
   if (r.summary === null) {
     console.log(`phantom dataset written in ${total}: ${r.dataset.root}`);

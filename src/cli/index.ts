@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { StunetError } from '../util/errors.js';
 import { registerConvert } from './convert.js';
+import { installInterruptHandler, Interrupted } from './interrupt.js';
 import { registerDataset } from './dataset.js';
 import { registerDemo } from './demo.js';
 import { registerEvaluate } from './evaluate.js';
@@ -42,10 +43,16 @@ registerPreprocess(program);
 registerTrain(program);
 registerEvaluate(program);
 
+installInterruptHandler();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) {
+  if (e instanceof Interrupted) {
+    // one line, on a line of its own when a progress bar is drawn
+    console.error(`${process.stderr.isTTY ? '\n' : ''}interrupted: ${e.hint}`);
+    process.exitCode = 130;
+    setTimeout(() => process.exit(130), 3000).unref(); // should a worker linger
+  } else if (e instanceof CommanderError) {
     // commander already printed its message; --help and --version exit 0.
     process.exitCode = e.exitCode;
   } else if (e instanceof StunetError) {

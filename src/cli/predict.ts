@@ -7,6 +7,7 @@ import { nodeStore } from '../node/file-store.js';
 import { predictPaths, type NodePredictOptions } from '../node/predict-files.js';
 import { nodeRuntime } from '../node/runtime.js';
 import { consoleProgress } from '../util/progress.js';
+import { interruptible } from './interrupt.js';
 
 interface PredictCliOptions {
   input: string;
@@ -132,19 +133,23 @@ export function registerPredict(program: Command): void {
       const progress = consoleProgress(process.stderr);
       try {
         const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
-        await predictPaths(input, o.output, model, predictor.network, {
-          ...caseOpts,
-          onProgress: progress,
-          onCaseStart: (input, i, n) => {
-            if (n > 1) console.log(`case ${i + 1}/${n}: ${input}`);
-          },
-          onCase: (r) => {
-            console.log(
-              `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
-                `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
-            );
-          },
-        });
+        const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
+        await interruptible(hint, (signal) =>
+          predictPaths(input, o.output, model, predictor.network, {
+            ...caseOpts,
+            signal,
+            onProgress: progress,
+            onCaseStart: (input, i, n) => {
+              if (n > 1) console.log(`case ${i + 1}/${n}: ${input}`);
+            },
+            onCase: (r) => {
+              console.log(
+                `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
+                  `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
+              );
+            },
+          }),
+        );
       } finally {
         await predictor.close();
       }

@@ -4,6 +4,7 @@ import { isScaleName } from '../model/scales.js';
 import { trainRun, type TrainRunOptions } from '../node/train-host.js';
 import { FINETUNE_LR } from '../training/finetune.js';
 import { consoleProgress } from '../util/progress.js';
+import { interruptible } from './interrupt.js';
 import { parseIntList, parsePoolList, parsePositiveInt, parseVec3 } from './args.js';
 
 interface TrainCliOptions {
@@ -134,13 +135,19 @@ function addTrainOptions(cmd: Command, finetune: boolean): Command {
 }
 
 async function run(o: TrainCliOptions): Promise<void> {
-  const r = await trainRun({
-    ...toOptions(o),
-    onProgress: consoleProgress(process.stderr),
-    log: (line) => {
-      console.log(line);
-    },
-  });
+  const options = toOptions(o);
+  const resume = [...process.argv.slice(2).filter((a) => a !== '--continue'), '--continue'].join(' ');
+  const hint = `stopped; the last finished epoch is in checkpoint_latest: resume with stunet ${resume}`;
+  const r = await interruptible(hint, (signal) =>
+    trainRun({
+      ...options,
+      signal,
+      onProgress: consoleProgress(process.stderr),
+      log: (line) => {
+        console.log(line);
+      },
+    }),
+  );
   console.log(`model: ${r.modelDir} (stunet predict -m ${r.modelDir})`);
   if (r.summaryPath !== null) console.log(`validation: ${r.summaryPath}`);
 }

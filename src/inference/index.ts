@@ -7,7 +7,8 @@ export {
   type GaussianV2Options,
   type GaussianV2Variant,
 } from './gaussian.js';
-export { AbortError, slidingWindowPredict, slidingWindowPredictFull } from './sliding-window.js';
+export { slidingWindowPredict, slidingWindowPredictFull } from './sliding-window.js';
+export { AbortError } from '../util/errors.js';
 export type {
   InputVolume,
   SlidingWindowMode,

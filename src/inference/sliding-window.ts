@@ -13,7 +13,7 @@
  * Never K × the whole volume: tiles go z-major, and once every tile starting at z ≤ s has run, the slices
  * below the next tile start are final and emitted.
  */
-import { fail, StunetError } from '../util/errors.js';
+import { AbortError, fail, yieldToEventLoop } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import type { Volume } from '../io/volume.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -66,14 +66,6 @@ export interface SlidingWindowSummary {
   /** Tile starts per padded axis (z, y, x). */
   readonly steps: number[][];
   readonly padding: Padding;
-}
-
-/** Cancellation: a StunetError whose name is 'AbortError' (as for fetch), with the signal's reason as cause. */
-export class AbortError extends StunetError {
-  constructor(message: string, cause: unknown) {
-    super('RUNTIME', message, { cause });
-    this.name = 'AbortError';
-  }
 }
 
 /** The array the network sees: the (C, Z, Y, X) input as a volume or tensor. */
@@ -187,6 +179,7 @@ export async function slidingWindowPredict(
       if (acc !== null) await flush(acc, z0); // every tile that touches z < z0 has run
       for (const y0 of ySteps)
         for (const x0 of xSteps) {
+          if (opts.signal !== undefined) await yieldToEventLoop();
           checkAbort();
           const tile = extractTile(input, shape, padding.lowZYX, [z0, y0, x0], patch);
           const mirrorOpts = {

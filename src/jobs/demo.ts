@@ -38,6 +38,7 @@ export interface DemoTrainRequest {
   readonly seed: number;
   readonly threads?: number;
   readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
   readonly log: (line: string) => void;
 }
 
@@ -82,6 +83,8 @@ export interface DemoOptions {
   readonly threads?: number;
   readonly seed?: number;
   readonly onProgress?: ProgressListener;
+  /** Stops training or prediction at the next check with an AbortError. */
+  readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
 
@@ -142,6 +145,7 @@ export async function runDemo(host: DemoHost, o: DemoOptions): Promise<DemoResul
       seed,
       ...(o.threads === undefined ? {} : { threads: o.threads }),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
       log,
     }),
   );
@@ -211,7 +215,12 @@ async function predictHeldOut(
         join(predDir, `${id}.nii.gz`),
         model,
         predictor.network,
-        { ...host.predictOptions, preview: true, statistics: true },
+        {
+          ...host.predictOptions,
+          preview: true,
+          statistics: true,
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
       );
     }
     o.onProgress?.({ stage: 'predict', done: testIds.length, total: testIds.length });

@@ -61,6 +61,8 @@ export interface TrainRunOptions {
   /** Mirror TTA in the final validation (default true, as nnU-Net). */
   readonly validationTta?: boolean;
   readonly onProgress?: ProgressListener;
+  /** Stops the run between iterations with an AbortError (the last checkpoint stays; resume with continue). */
+  readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
   /** Stop after this many epochs of this call (tests: simulate an interruption). */
   readonly stopAfterEpochs?: number;

@@ -89,6 +89,7 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
         if (e !== undefined) log(describeEpoch(e));
       },
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
     };
     const until = o.stopAfterEpochs === undefined ? cfg.epochs : start.state.epoch + o.stopAfterEpochs;
     const state = await runTraining(training, start.state, cfg, hooks, until);

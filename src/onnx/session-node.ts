@@ -1,3 +1,6 @@
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor, env, listSupportedBackends } from 'onnxruntime-node';
 import { fail, StunetError } from '../util/errors.js';
 import { formatShape, Tensor } from '../engine/tensor.js';
@@ -10,6 +13,27 @@ import type { OnnxSession, OnnxSessionOptions as OrtSessionOptions, SessionInput
  */
 
 export type { GraphOptimizationLevel, OnnxSessionOptions as OrtSessionOptions } from './session.js';
+
+let debugLogWatched = false;
+
+/**
+ * onnxruntime-node (1.30, Linux) creates an empty `/tmp/mat-debug-<pid>.log` with a process's first session
+ * and never removes it: one stray file per run. It is removed when the process exits, if still empty.
+ */
+function removeEmptyDebugLogAtExit(): void {
+  if (debugLogWatched) return;
+  debugLogWatched = true;
+  process.once('exit', () => {
+    for (const dir of new Set(['/tmp', tmpdir()])) {
+      const path = join(dir, `mat-debug-${process.pid}.log`);
+      try {
+        if (statSync(path).size === 0) rmSync(path);
+      } catch {
+        // not there
+      }
+    }
+  });
+}
 
 function ortError(what: string, e: unknown, hint = ''): StunetError {
   const msg = e instanceof Error ? e.message : String(e);
@@ -67,6 +91,7 @@ export class OrtSession implements OnnxSession {
         typeof model === 'string'
           ? await InferenceSession.create(model, opts)
           : await InferenceSession.create(model, opts);
+      removeEmptyDebugLogAtExit();
       return new OrtSession(session);
     } catch (e) {
       throw ortError(what, e, hint);

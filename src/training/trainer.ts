@@ -7,7 +7,7 @@
  */
 import type { TrainingBatch } from '../augmentation/pipeline.js';
 import { Tensor } from '../engine/tensor.js';
-import { fail } from '../util/errors.js';
+import { fail, throwIfAborted, yieldToEventLoop } from '../util/errors.js';
 import type { ProgressListener } from '../util/progress.js';
 import { finiteOrNull, type EpochLog, type TrainerState } from './checkpointing.js';
 import type { BatchLoader } from './loader.js';
@@ -69,7 +69,8 @@ async function runEpoch(
   let lossSum = 0;
   const stage = `epoch ${epoch + 1}/${cfg.epochs}`;
   for (let it = 0; it < cfg.itersPerEpoch; it++) {
-    if (hooks.signal?.aborted === true) fail('RUNTIME', 'training aborted');
+    if (hooks.signal !== undefined) await yieldToEventLoop();
+    throwIfAborted(hooks.signal, 'training');
     const b = await hooks.trainLoader.next();
     const r = trainStep(training, new Tensor(b.shapeBCZYX, b.data), b.targets);
     lossSum += r.loss;

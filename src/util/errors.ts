@@ -22,3 +22,27 @@ export class StunetError extends Error {
 export function fail(code: StunetErrorCode, message: string): never {
   throw new StunetError(code, message);
 }
+
+/** Cancellation: a StunetError whose name is 'AbortError' (as for fetch), with the signal's reason as cause. */
+export class AbortError extends StunetError {
+  constructor(message: string, cause: unknown) {
+    super('RUNTIME', message, { cause });
+    this.name = 'AbortError';
+  }
+}
+
+/** Throws an AbortError when `signal` was aborted (the work in progress stops at this point). */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted === true) throw new AbortError(`${what} was cancelled`, signal.reason);
+}
+
+/**
+ * Lets the event loop run (timers, I/O, signal handlers such as Ctrl-C) between long synchronous steps:
+ * engine kernels compute synchronously, and awaiting resolved promises never reaches the event loop.
+ * Work that takes a signal yields at each of its checks, so a cancellation is seen.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, 0);
+  });
+}

@@ -26,25 +26,40 @@ interface Writable {
   readonly isTTY?: boolean;
 }
 
-/** A listener that draws `stage [#####-----] 3/10 ETA 12s` in place on a TTY, one line per event otherwise. */
+/**
+ * A listener that draws `stage [#####-----] 3/10 ETA 12s` in place on a TTY (a bar of another stage starts
+ * on a new line, so nested bars never overwrite each other), and plain lines otherwise: the first and the
+ * last event of a stage, and in between at most one line per `intervalMs` (default 10 s) per stage, so a
+ * log file gets a few hundred lines for a training run, not one per iteration.
+ */
 export function consoleProgress(
   stream: Writable,
   now: () => number = () => performance.now(),
+  intervalMs = 10_000,
 ): ProgressListener {
   const started = new Map<string, number>();
+  const printed = new Map<string, number>();
+  let openBar: string | null = null;
   return (e) => {
     const t = now();
-    if (!started.has(e.stage) || e.done === 0) started.set(e.stage, t);
+    const fresh = !started.has(e.stage) || e.done === 0;
+    if (fresh) started.set(e.stage, t);
     const elapsed = (t - (started.get(e.stage) ?? t)) / 1000;
     const eta = e.done > 0 ? (elapsed / e.done) * (e.total - e.done) : NaN;
-    const tail = `${e.done}/${e.total}${e.done < e.total ? ` ETA ${formatDuration(eta)}` : ` in ${formatDuration(elapsed)}`}${e.message ? ` ${e.message}` : ''}`;
+    const finished = e.done >= e.total;
+    const tail = `${e.done}/${e.total}${finished ? ` in ${formatDuration(elapsed)}` : ` ETA ${formatDuration(eta)}`}${e.message ? ` ${e.message}` : ''}`;
     if (stream.isTTY === true) {
+      if (openBar !== null && openBar !== e.stage) stream.write('\n');
       const width = 24;
       const filled = e.total > 0 ? Math.round((width * e.done) / e.total) : width;
       stream.write(`\r\x1b[2K${e.stage} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${tail}`);
-      if (e.done >= e.total) stream.write('\n');
-    } else {
-      stream.write(`${e.stage}: ${tail}\n`);
+      if (finished) stream.write('\n');
+      openBar = finished ? null : e.stage;
+      return;
     }
+    const last = printed.get(e.stage);
+    if (!fresh && !finished && last !== undefined && t - last < intervalMs) return;
+    printed.set(e.stage, t);
+    stream.write(`${e.stage}: ${tail}\n`);
   };
 }

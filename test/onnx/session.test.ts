@@ -164,3 +164,26 @@ void test('ortVersion reports the installed onnxruntime-node version', () => {
   assert.match(ortVersion(), /^\d+\.\d+\.\d+/);
   assert.equal(ortVersion(), pkg.version);
 });
+
+void test("a process that ran a session leaves no empty /tmp/mat-debug-<pid>.log of ONNX Runtime's behind", async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const session = join(import.meta.dirname, '..', '..', 'src', 'onnx', 'session-node.ts');
+  const script = `
+    import { createOrtSession } from ${JSON.stringify(session)};
+    const s = await createOrtSession(new Uint8Array(${JSON.stringify([...model])}));
+    await s.release();
+    console.log(process.pid);`;
+  const r = spawnSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const pid = r.stdout.trim();
+  assert.match(pid, /^\d+$/);
+  assert.equal(existsSync(`/tmp/mat-debug-${pid}.log`), false);
+});
