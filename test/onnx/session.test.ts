@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { InferenceSession } from 'onnxruntime-node';
 import { Tensor } from '../../src/engine/tensor.js';
@@ -165,10 +168,7 @@ void test('ortVersion reports the installed onnxruntime-node version', () => {
   assert.equal(ortVersion(), pkg.version);
 });
 
-void test("a process that ran a session leaves no empty /tmp/mat-debug-<pid>.log of ONNX Runtime's behind", async () => {
-  const { spawnSync } = await import('node:child_process');
-  const { existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
+void test("a process that ran a session leaves no empty /tmp/mat-debug-<pid>.log of ONNX Runtime's behind", () => {
   const session = join(import.meta.dirname, '..', '..', 'src', 'onnx', 'session-node.ts');
   const script = `
     import { createOrtSession } from ${JSON.stringify(session)};
