@@ -20,7 +20,6 @@ import {
   writeCheckpointDir,
   type CheckpointFs,
   type CheckpointName,
-  type EpochLog,
   type TrainerState,
 } from '../training/checkpointing.js';
 import { renderCurve } from '../training/curve.js';
@@ -87,7 +86,7 @@ export function startingPoint(
     const state = parseTrainerState(readText(store, store.join(dir, TRAINER_STATE_FILE)));
     if (state.seed !== o.seed)
       fail('BAD_INPUT', `cannot continue: the run used --seed ${state.seed}, not ${o.seed}`);
-    log(`continuing from epoch ${state.epoch} (${dir})`);
+    log(`continuing after epoch ${state.epoch}/${s.cfg.epochs} (${dir})`);
     return {
       weights: loadModelFromStore(store, dir).weights,
       optimizer: parseSgd(store.read(store.join(dir, OPTIMIZER_FILE), 'optimizer state')),
@@ -136,13 +135,4 @@ export function removeLeftovers(store: FileStore, foldDir: string): void {
       store.rename(`${dir}.old`, dir);
     }
   }
-}
-
-/** The console line of one epoch. */
-export function describeEpoch(e: EpochLog): string {
-  const f = (v: number | null): string => (v === null ? 'nan' : v.toFixed(4));
-  return (
-    `epoch ${e.epoch}: train loss ${f(e.trainLoss)}, pseudo-Dice ${f(e.meanPseudoDice)} ` +
-    `(EMA ${f(e.emaPseudoDice)}), lr ${e.lr.toExponential(3)}, ${e.seconds.toFixed(1)} s`
-  );
 }

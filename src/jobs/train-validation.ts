@@ -3,7 +3,7 @@
  * dataset (as nnU-Net's perform_actual_validation), their label NIfTIs and summary.json.
  */
 import type { Backend } from '../engine/backend.js';
-import { summarize, summaryToJson, type CaseResult } from '../evaluation/index.js';
+import { summarize, summaryToJson, type CaseResult, type Summary } from '../evaluation/index.js';
 import { fail } from '../util/errors.js';
 import type { DatasetDescription } from '../io/dataset.js';
 import { writeNifti } from '../io/nifti.js';
@@ -15,7 +15,7 @@ import { readCaseVolume } from './datasets.js';
 import type { FileStore } from './store.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 
-/** Sliding-window prediction of the validation cases, their NIfTIs and summary.json; returns its path. */
+/** Sliding-window prediction of the validation cases, their NIfTIs and summary.json; returns it and its path. */
 export async function validateFold(
   store: FileStore,
   datasetDir: string,
@@ -25,7 +25,7 @@ export async function validateFold(
   backend: Backend,
   outDir: string,
   opts: { tta: boolean; onProgress?: ProgressListener },
-): Promise<string> {
+): Promise<{ path: string; summary: Summary }> {
   const network = evalNetwork(model.arch, model.weights, backend);
   const d = modelDefaults(model);
   const labels = desc.json.labels.allLabels.filter((v) => v > 0);
@@ -55,6 +55,7 @@ export async function validateFold(
   }
   opts.onProgress?.({ stage: 'validation', done: keys.length, total: keys.length });
   const path = store.join(outDir, 'summary.json');
-  store.writeAll([{ path, data: summaryToJson(summarize(cases)) }]);
-  return path;
+  const summary = summarize(cases);
+  store.writeAll([{ path, data: summaryToJson(summary) }]);
+  return { path, summary };
 }

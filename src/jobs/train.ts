@@ -17,16 +17,11 @@ import { defaultMeta, type LoadedModel } from '../model/loaded-model.js';
 import type { TrainerState } from '../training/checkpointing.js';
 import { createTrainingState } from '../training/train-step.js';
 import { runTraining, type TrainerHooks } from '../training/trainer.js';
-import {
-  describeEpoch,
-  removeLeftovers,
-  saveCheckpoint,
-  saveEpochOutputs,
-  startingPoint,
-} from './train-checkpoints.js';
+import { removeLeftovers, saveCheckpoint, saveEpochOutputs, startingPoint } from './train-checkpoints.js';
 import { openTrainingData, type TrainingData } from './train-data.js';
 import { setUpRun, type TrainRunOptions } from './train-setup.js';
 import type { TrainHost } from './train-host.js';
+import { describeEpoch, describeRun, describeValidation, estimatingProgress } from './train-report.js';
 import { validateFold } from './train-validation.js';
 
 export { checkpointDir, removeLeftovers, saveCheckpoint, saveEpochOutputs } from './train-checkpoints.js';
@@ -58,6 +53,7 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
   const { arch, foldDir, cfg } = s;
   removeLeftovers(store, foldDir);
   const start = startingPoint(store, o, s, log);
+  for (const line of describeRun(s)) log(line);
   const { optimizer } = start;
   const meta = {
     ...defaultMeta('stunet'),
@@ -86,9 +82,9 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
         if (improved) saveCheckpoint(store, foldDir, 'checkpoint_best', model(), optimizer, state);
         saveEpochOutputs(store, foldDir, state);
         const e = state.log[state.log.length - 1];
-        if (e !== undefined) log(describeEpoch(e));
+        if (e !== undefined) log(describeEpoch(e, cfg.epochs));
       },
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      onProgress: estimatingProgress(s, start.state.epoch, log, o.onProgress),
       ...(o.signal ? { signal: o.signal } : {}),
     };
     const until = o.stopAfterEpochs === undefined ? cfg.epochs : start.state.epoch + o.stopAfterEpochs;
@@ -98,7 +94,7 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
     saveCheckpoint(store, foldDir, 'checkpoint_final', model(), optimizer, state);
     let summaryPath: string | null = null;
     if (o.finalValidation !== false) {
-      summaryPath = await validateFold(
+      const validation = await validateFold(
         store,
         o.datasetDir,
         s.desc,
@@ -111,7 +107,8 @@ export async function trainRun(host: TrainHost, o: TrainRunOptions): Promise<Tra
           ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         },
       );
-      log(`validation summary: ${summaryPath}`);
+      summaryPath = validation.path;
+      log(describeValidation(validation.summary, s.split.val.length, summaryPath));
     }
     return { foldDir, modelDir, state, summaryPath };
   } finally {

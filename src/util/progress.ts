@@ -16,9 +16,11 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60
-    ? `${m}m${String(s % 60).padStart(2, '0')}s`
-    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  return h < 24
+    ? `${h}h${String(m % 60).padStart(2, '0')}m`
+    : `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
 interface Writable {

@@ -132,7 +132,7 @@ test('Ctrl-C during train: exit 130, the resume command in one line, checkpoints
     '-o',
     out,
   ];
-  const r = await interruptWhen(args, /epoch 1: train loss/);
+  const r = await interruptWhen(args, /epoch 1\/50: train loss/);
   assert.equal(r.status, 130, r.stderr);
   const last = r.stderr.trim().split('\n').pop() ?? '';
   assert.match(

@@ -29,7 +29,22 @@ test('stunet train → a model folder that stunet predict -m takes', () => {
   const out = join(tempDir(), 'run');
   const r = runCli(['train', '--dataset', ds, ...TINY, ...FAST, ...RUN, '--no-tta', '-o', out]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /epoch 0: train loss \d/);
+  // the plan and network first, an estimate after the first iteration, epochs numbered as the bar, the final Dice
+  assert.match(
+    r.stdout,
+    /^plan: patch 16×16×16, batch 2, spacing .* mm, normalization .*; 4 training \/ 1 validation case\(s\)$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^network: STU-Net dims 4,8,16, depth 1,1,1, pools 2,2,2\/2,2,2, 0\.\d\d M parameters; 1 epochs × 2 iterations$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^estimated: [\d.]+ s per iteration, \d+s per epoch, \d+s for the 1 epoch\(s\) to go$/m,
+  );
+  assert.match(r.stdout, /^epoch 1\/1: train loss -?\d/m);
+  assert.doesNotMatch(r.stdout, /nan/);
+  assert.match(r.stdout, /^validation: mean Dice \d\.\d{4} over 1 case\(s\) \(.*summary\.json\)$/m);
   const model = join(out, 'fold_0', 'checkpoint_final');
   assert.ok(existsSync(join(out, 'fold_0', 'validation', 'summary.json')));
   assert.equal(
@@ -233,5 +248,5 @@ test('the architecture comes from the checkpoint: finetune and --continue need n
     out,
   ]);
   assert.equal(cont.status, 0, cont.stderr);
-  assert.match(cont.stdout, /continuing from epoch 1/);
+  assert.match(cont.stdout, /continuing after epoch 1\/2/);
 });
