@@ -6,6 +6,7 @@ interface ConvertOptions {
   output: string;
   to?: string;
   plans?: string;
+  fold: string;
 }
 
 const TARGETS = ['folder', 'torch-v1', 'torch-v2'] as const;
@@ -17,8 +18,15 @@ export function registerConvert(program: Command): void {
     .description(
       'official v1 (.model + .model.pkl) / v2 (.pth + plans.json) checkpoint ↔ stunet model folder ↔ PyTorch-loadable checkpoint',
     )
-    .argument('<checkpoint>', 'official v1 .model, v2 .pth, or a stunet model folder')
-    .requiredOption('-o, --output <path>', 'output: a folder (folder, torch-v2) or a .model path (torch-v1)')
+    .argument(
+      '<checkpoint>',
+      'official v1 .model, v2 .pth, a stunet model folder, or a training folder with one fold',
+    )
+    .requiredOption(
+      '-o, --output <path>',
+      'folder: a model folder; torch-v1/-v2: a trainer folder (nnU-Net layout fold_N/…) or a .model / .pth file',
+    )
+    .option('--fold <n|all>', 'torch-v1/-v2 into a trainer folder: the fold folder to write', '0')
     .option('--to <target>', `${TARGETS.join(' | ')} (default: folder for official input)`)
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
     .action((input: string, o: ConvertOptions) => {
@@ -30,8 +38,16 @@ export function registerConvert(program: Command): void {
         for (const f of saveModelFolder(o.output, model)) console.log(`wrote ${f}`);
         return;
       }
-      const written = saveTorchCheckpoint(model, o.output, target);
+      const fold = o.fold === 'all' ? 'all' : Number(o.fold);
+      if (fold !== 'all' && !(Number.isInteger(fold) && fold >= 0))
+        fail('BAD_INPUT', `--fold: expected a fold number or 'all', got '${o.fold}'`);
+      const written = saveTorchCheckpoint(model, o.output, target, fold);
       for (const f of written.files) console.log(`wrote ${f}`);
+      const version = target === 'torch-v1' ? 'v1' : 'v2';
+      if (!/\.(model|pth)$/.test(o.output))
+        console.log(
+          `an nnU-Net ${version} trainer folder: the official predictor opens '${o.output}' with fold ${fold}`,
+        );
       if (written.plansSynthesized) {
         console.log(
           'note: the source has no plans of this nnU-Net version; minimal plans were written that make the official ' +

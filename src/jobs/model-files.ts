@@ -43,7 +43,30 @@ function loadV1(store: FileStore, path: string): LoadedModel {
   return loadNnunetV1(store.read(path, 'checkpoint'), store.read(pkl, 'plans file'), path);
 }
 
-/** A model from a folder (ours or a v2 results folder), a `model.json`, a v1 `.model` or a v2 `.pth`. */
+/** The final checkpoint of a fold folder: ours (checkpoint_final/), nnU-Net v2's or v1's; null without one. */
+function foldCheckpoint(store: FileStore, foldDir: string): string | null {
+  return firstExisting(store, [
+    store.join(foldDir, 'checkpoint_final', MODEL_JSON),
+    store.join(foldDir, 'checkpoint_final.pth'),
+    store.join(foldDir, 'model_final_checkpoint.model'),
+  ]);
+}
+
+/** The folds of a training output folder (`stunet train -o`, an nnU-Net v1 or v2 trainer folder). */
+function foldCheckpoints(store: FileStore, dir: string): { fold: string; path: string }[] {
+  return store
+    .list(dir)
+    .filter((name) => /^fold_(\d+|all)$/.test(name))
+    .flatMap((fold) => {
+      const path = foldCheckpoint(store, store.join(dir, fold));
+      return path === null ? [] : [{ fold, path }];
+    });
+}
+
+/**
+ * A model from a folder (ours, a v2 results fold, or a training output folder with one fold), a
+ * `model.json`, a v1 `.model` or a v2 `.pth`.
+ */
 export function loadModelFromStore(
   store: FileStore,
   path: string,
@@ -62,7 +85,19 @@ export function loadModelFromStore(
       store.join(path, 'checkpoint_best.pth'),
     ]);
     if (v2 !== null) return loadV2(store, v2, opts);
-    fail('BAD_INPUT', `'${path}' is a folder without ${MODEL_JSON} or checkpoint_final.pth: not a model`);
+    const folds = foldCheckpoints(store, path);
+    const [only] = folds;
+    if (folds.length === 1 && only !== undefined) return loadModelFromStore(store, only.path, opts);
+    if (folds.length > 1)
+      fail(
+        'BAD_INPUT',
+        `'${path}' is a training folder with ${folds.length} folds (${folds.map((f) => f.fold).join(', ')}): ` +
+          `name one, e.g. -m ${store.join(path, folds[0]?.fold ?? 'fold_0')}`,
+      );
+    fail(
+      'BAD_INPUT',
+      `'${path}' is a folder without ${MODEL_JSON}, checkpoint_final.pth or fold_N/ with a final checkpoint: not a model`,
+    );
   }
   if (store.basename(path) === MODEL_JSON) return loadModelFromStore(store, store.dirname(path), opts);
   const bytes = store.read(path, 'model');
@@ -95,18 +130,22 @@ export interface WrittenCheckpoint {
 }
 
 /**
- * torch-v1: `out` is the `.model` path (the `.model.pkl` goes beside it).
- * torch-v2: `out` is the `.pth` path, or a folder that receives checkpoint_final.pth; plans.json and
- * dataset.json go beside the checkpoint.
+ * torch-v1: `out` a `.model` path (the `.model.pkl` goes beside it), else a trainer folder that receives
+ * nnU-Net v1's layout `fold_N/model_final_checkpoint.model` + `.pkl`.
+ * torch-v2: `out` a `.pth` path (plans.json and dataset.json beside it), else a trainer folder that
+ * receives nnU-Net v2's layout `fold_N/checkpoint_final.pth` with `plans.json` and `dataset.json` in the
+ * trainer folder, as the official predictor opens it.
  */
 export function saveTorchCheckpointTo(
   store: FileStore,
   model: LoadedModel,
   out: string,
   target: TorchTarget,
+  fold: number | 'all' = 0,
 ): WrittenCheckpoint {
+  const foldDir = store.join(out, `fold_${fold}`);
   if (target === 'torch-v1') {
-    const path = out.endsWith('.model') ? out : `${out}.model`;
+    const path = out.endsWith('.model') ? out : store.join(foldDir, 'model_final_checkpoint.model');
     const f = toTorchV1(model);
     store.writeAll([
       { path, data: f.model },
@@ -114,12 +153,14 @@ export function saveTorchCheckpointTo(
     ]);
     return { files: [path, `${path}.pkl`], plansSynthesized: f.plansSynthesized };
   }
-  const path = out.endsWith('.pth') ? out : store.join(out, 'checkpoint_final.pth');
+  const file = out.endsWith('.pth');
+  const path = file ? out : store.join(foldDir, 'checkpoint_final.pth');
+  const beside = file ? store.dirname(path) : out;
   const f = toTorchV2(model);
   const files = [
     { path, data: f.checkpoint },
-    { path: store.join(store.dirname(path), 'plans.json'), data: f.plansJson },
-    { path: store.join(store.dirname(path), 'dataset.json'), data: f.datasetJson },
+    { path: store.join(beside, 'plans.json'), data: f.plansJson },
+    { path: store.join(beside, 'dataset.json'), data: f.datasetJson },
   ];
   store.writeAll(files);
   return { files: files.map((x) => x.path), plansSynthesized: f.plansSynthesized };

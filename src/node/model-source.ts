@@ -16,4 +16,5 @@ export const saveTorchCheckpoint = (
   model: LoadedModel,
   out: string,
   target: TorchTarget,
-): WrittenCheckpoint => saveTorchCheckpointTo(nodeStore, model, out, target);
+  fold: number | 'all' = 0,
+): WrittenCheckpoint => saveTorchCheckpointTo(nodeStore, model, out, target, fold);

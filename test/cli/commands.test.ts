@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readNpy } from '../../src/io/npy.js';
@@ -39,23 +39,24 @@ test('every command has --help', () => {
   }
 });
 
-test('v1 checkpoint → folder → torch-v2 → run-network (ort) reproduces the official output', () => {
+test('v1 checkpoint → folder → torch-v2 → torch-v1 trainer folders (nnU-Net layouts) → run-network reproduces the official output', () => {
   const dir = tempDir();
   const steps = [
     ['convert', fixturePath('stunet-forward', 'T1.model'), '-o', join(dir, 'folder')],
     ['convert', join(dir, 'folder'), '--to', 'torch-v2', '-o', join(dir, 'v2')],
+    ['convert', join(dir, 'v2'), '--to', 'torch-v1', '-o', join(dir, 'v1'), '--fold', '3'],
     [
       'convert',
-      join(dir, 'v2', 'checkpoint_final.pth'),
+      join(dir, 'v1', 'fold_3', 'model_final_checkpoint.model'),
       '--to',
       'torch-v1',
       '-o',
-      join(dir, 'v1', 'back.model'),
+      join(dir, 'v1b', 'back.model'),
     ],
     [
       'run-network',
       '-m',
-      join(dir, 'v1', 'back.model'),
+      join(dir, 'v1'),
       '--input',
       fixturePath('stunet-forward', 'T1', 'input.npy'),
       '-o',
@@ -68,6 +69,27 @@ test('v1 checkpoint → folder → torch-v2 → run-network (ort) reproduces the
     const r = runCli(args);
     assert.equal(r.status, 0, `${args.join(' ')}\n${r.stderr}`);
   }
+  // nnU-Net's own layouts, nothing hidden
+  assert.deepEqual(readdirSync(join(dir, 'v2')).sort(), ['dataset.json', 'fold_0', 'plans.json']);
+  assert.deepEqual(readdirSync(join(dir, 'v2', 'fold_0')), ['checkpoint_final.pth']);
+  assert.deepEqual(readdirSync(join(dir, 'v1', 'fold_3')).sort(), [
+    'model_final_checkpoint.model',
+    'model_final_checkpoint.model.pkl',
+  ]);
+  assert.deepEqual(readdirSync(join(dir, 'v1b')).sort(), ['back.model', 'back.model.pkl']);
+  // a training folder with several folds: one error that names them
+  runCli(['convert', join(dir, 'folder'), '--to', 'torch-v1', '-o', join(dir, 'v1'), '--fold', '4']);
+  const two = runCli([
+    'run-network',
+    '-m',
+    join(dir, 'v1'),
+    '--input',
+    fixturePath('stunet-forward', 'T1', 'input.npy'),
+    '-o',
+    join(dir, 'x'),
+  ]);
+  assert.equal(two.status, 1);
+  assert.match(two.stderr, /training folder with 2 folds \(fold_3, fold_4\): name one, e\.g\. -m .*fold_3/);
   const out = readNpy(readFileSync(join(dir, 'out', 'out_0.npy')));
   expectClose(
     out.data as Float32Array,
