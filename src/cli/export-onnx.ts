@@ -19,7 +19,10 @@ export function registerExportOnnx(program: Command): void {
     )
     .requiredOption('-m, --model <model>', 'stunet model folder, official v1 .model or v2 .pth')
     .requiredOption('-o, --output <model.onnx>', 'output file')
-    .option('--deep-supervision', 'output all five heads, full resolution first')
+    .option(
+      '--deep-supervision',
+      'output every deep-supervision head (one per decoder stage), full resolution first; default: that one only',
+    )
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
     .action((o: ExportOnnxOptions) => {
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });

@@ -27,7 +27,8 @@ program
     'STU-Net (scalable 3D U-Nets on nnU-Net) in TypeScript: official checkpoints in, ONNX Runtime inference out',
   )
   .version('0.1.0')
-  .showHelpAfterError()
+  // An option typo gets commander's one-line suggestion ("Did you mean --input?"), not the whole help.
+  .showSuggestionAfterError()
   .exitOverride();
 
 registerDemo(program);
@@ -42,6 +43,26 @@ registerPlan(program);
 registerPreprocess(program);
 registerTrain(program);
 registerEvaluate(program);
+
+// Commander reports a missing required option before an unknown one, so a typo such as `--inptu` read
+// "required option '-i' not specified". Unknown options are named first, with the closest known one.
+program.hook('preSubcommand', (_, sub) => {
+  if (sub.commands.length > 0) return; // a group (dataset): commander checks its leaf commands itself
+  const known = new Set(sub.options.flatMap((o) => [o.long, o.short]).concat(['--help', '-h']));
+  const args = process.argv.slice(process.argv.indexOf(sub.name()) + 1);
+  for (const a of args) {
+    const flag = a.startsWith('--') ? a.split('=')[0] : undefined;
+    if (flag === undefined || flag === '--' || known.has(flag)) continue;
+    const close = [...known]
+      .filter((k): k is string => k?.startsWith('--') === true)
+      .sort((x, y) => editDistance(flag, x) - editDistance(flag, y))[0];
+    const hint = close !== undefined && editDistance(flag, close) <= 3 ? ` (did you mean ${close}?)` : '';
+    throw new StunetError(
+      'BAD_INPUT',
+      `unknown option '${flag}' for stunet ${sub.name()}${hint}; see stunet ${sub.name()} --help`,
+    );
+  }
+});
 
 installInterruptHandler();
 try {
@@ -63,4 +84,21 @@ try {
     if (process.env['STUNET_DEBUG'] !== undefined && e instanceof Error) console.error(e.stack);
     process.exitCode = 1;
   }
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row.push(
+        Math.min(
+          (prev[j] ?? 0) + 1,
+          (row[j - 1] ?? 0) + 1,
+          (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        ),
+      );
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }

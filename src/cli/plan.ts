@@ -27,7 +27,7 @@ export function registerPlan(program: Command): void {
   program
     .command('plan <dataset-dir>')
     .description('fingerprint an nnU-Net v2 dataset and write plans.json (nnU-Net v2 field names)')
-    .option('--scale <S|B|L|H>', 'STU-Net scale', 'B')
+    .option('--scale <S|B|L|H>', 'STU-Net scale (as stunet train)', 'S')
     .option(
       '--preset <totalseg|dataset|nnunet>',
       "totalseg: released TotalSegmentator plans; dataset: the dataset's nnU-Net plans with STU-Net's kernels and 5 pools; nnunet: plain nnU-Net ExperimentPlanner",

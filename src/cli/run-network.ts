@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { divisibilityZYX } from '../model/architecture.js';
 import { fail } from '../util/errors.js';
 import { npyFromTensor, tensorFromNpy } from '../io/npy-tensor.js';
 import { formatShape } from '../engine/tensor.js';
@@ -30,7 +31,10 @@ export function registerRunNetwork(program: Command): void {
     .requiredOption('--input <x.npy>', 'input array (float32/float64/int64/uint8), shape (N, C, D, H, W)')
     .requiredOption('-o, --output <dir>', 'output folder for out_<i>.npy (float32 logits)')
     .option('--backend <ort|ref>', 'executor: ONNX Runtime or the reference engine', 'ort')
-    .option('--deep-supervision', 'write all five heads, full resolution first')
+    .option(
+      '--deep-supervision',
+      'write every deep-supervision head (one per decoder stage), full resolution first; default: that one only',
+    )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)')
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
     .action(async (o: RunNetworkOptions) => {
@@ -44,6 +48,13 @@ export function registerRunNetwork(program: Command): void {
           `input ${formatShape(x.shape)} must be (N, ${model.arch.inputChannels}, D, H, W) for this model`,
         );
       }
+      const div = divisibilityZYX(model.arch);
+      if (x.shape.slice(2).some((d, a) => d % (div[a] ?? 1) !== 0))
+        fail(
+          'SHAPE_MISMATCH',
+          `input ${formatShape(x.shape)}: D, H, W must be divisible by the pools' product ` +
+            `[${div.join(', ')}] of this network (pad or crop the input)`,
+        );
       const runner = await createNetworkRunner(model, nodeRuntime, {
         executor: o.backend,
         deepSupervision: o.deepSupervision === true,
