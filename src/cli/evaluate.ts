@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fail } from '../util/errors.js';
 import { labelOrRegionKey, summaryToJson, type CaseResult, type LabelOrRegion } from '../evaluation/index.js';
 import { labelNames, type LabelSystem } from '../io/labels/index.js';
-import { evaluateFolders, datasetLabelNames } from '../jobs/evaluate.js';
+import { absentLabels, evaluateFolders, datasetLabelNames } from '../jobs/evaluate.js';
 import { nodeStore } from '../node/file-store.js';
 import { writeAtomic } from '../node/fs.js';
 import { parseIntList } from './args.js';
@@ -110,6 +110,12 @@ export function registerEvaluate(program: Command): void {
       });
       const text = summaryToJson(result.summary);
       writeAtomic(output, text);
+      const absent = absentLabels(result.summary);
+      if (absent.length > 0)
+        console.error(
+          `warning: label(s) ${absent.join(', ')} occur in no prediction and no reference; their Dice is NaN ` +
+            '(check --labels / --regions)',
+        );
       if (o.json === true) {
         process.stdout.write(text);
         console.error(`wrote ${output}`);

@@ -207,3 +207,14 @@ test('missing pairs and bad options are named', () => {
     /no direct-inference table for 'Nope'/,
   );
 });
+
+test('evaluate --labels warns about a label that occurs in no prediction and no reference', () => {
+  const { pred, ref, dir } = folders();
+  writeCase(join(ref, 'a.nii.gz'), { 1: range(0, 8) });
+  writeCase(join(pred, 'a.nii.gz'), { 1: range(0, 4) });
+  const r = runCli(['evaluate', '--pred', pred, '--ref', ref, '--labels', '1,7', '-o', join(dir, 's.json')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^warning: label\(s\) 7 occur in no prediction and no reference; their Dice is NaN/m);
+  const ok = runCli(['evaluate', '--pred', pred, '--ref', ref, '--labels', '1', '-o', join(dir, 't.json')]);
+  assert.doesNotMatch(ok.stderr, /warning/);
+});
