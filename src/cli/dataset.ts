@@ -19,13 +19,21 @@ export function registerDataset(program: Command): void {
   dataset
     .command('validate <dir>')
     .description('check an nnU-Net v2 dataset folder and list every problem (exit 1 when there are any)')
-    .option('--json', 'print {"ok": bool, "cases": N, "problems": [{kind, caseId?, message}]}')
+    .option(
+      '--json',
+      'print {"ok": bool, "cases": N, "problems": [{kind, caseId?, message}], "ignored": [files]}',
+    )
     .action((dir: string, o: ValidateOptions) => {
-      const { desc, problems } = validateDatasetDir(dir);
+      const { desc, problems, ignored } = validateDatasetDir(dir);
       const cases = desc?.cases.length ?? 0;
       if (o.json === true) {
-        console.log(JSON.stringify({ ok: problems.length === 0, cases, problems }, null, 2));
-      } else if (problems.length === 0) {
+        console.log(JSON.stringify({ ok: problems.length === 0, cases, problems, ignored }, null, 2));
+        if (problems.length > 0) process.exitCode = 1;
+        return;
+      }
+      if (ignored.length > 0)
+        console.log(`${dir}: ignored (not named as nnU-Net reads cases): ${ignored.join(', ')}`);
+      if (problems.length === 0) {
         console.log(`${dir}: OK (${cases} cases, ${desc?.json.channelNames.length ?? 0} channel(s))`);
       } else {
         console.log(`${dir}: ${problems.length} problem(s) in ${cases} case(s):`);

@@ -241,6 +241,28 @@ export function describeDataset(
   return { json, cases };
 }
 
+/**
+ * Files nnU-Net would not read (not hidden, but without the dataset's file ending, or an image without the
+ * `_XXXX` channel suffix): listed so that a misnamed case is seen instead of silently missing.
+ */
+export function strayFiles(
+  json: DatasetJson,
+  imageNames: readonly string[],
+  labelNames: readonly string[],
+): string[] {
+  const visible = (n: string): boolean => !n.startsWith('.');
+  const images = imageNames
+    .filter(
+      (n) =>
+        visible(n) && (!n.endsWith(json.fileEnding) || !CHANNEL_RE.test(n.slice(0, -json.fileEnding.length))),
+    )
+    .map((n) => `imagesTr/${n}`);
+  const labels = labelNames
+    .filter((n) => visible(n) && !n.endsWith(json.fileEnding))
+    .map((n) => `labelsTr/${n}`);
+  return [...images, ...labels];
+}
+
 /** Problems visible from names alone: numTraining, missing labels, missing/extra channel files. */
 export function checkDatasetFiles(desc: DatasetDescription, labelNames: readonly string[]): DatasetProblem[] {
   const { json, cases } = desc;

@@ -10,6 +10,7 @@ import {
   expectedLabelValues,
   failOnProblems,
   parseDatasetJson,
+  strayFiles,
   type DatasetDescription,
   type DatasetProblem,
 } from '../io/dataset.js';
@@ -43,7 +44,7 @@ function listFiles(store: FileStore, dir: string): string[] {
 export function readDatasetDir(
   store: FileStore,
   dir: string,
-): { desc: DatasetDescription | null; problems: DatasetProblem[] } {
+): { desc: DatasetDescription | null; problems: DatasetProblem[]; ignored: string[] } {
   const problems: DatasetProblem[] = [];
   if (!store.isDirectory(dir)) fail('NOT_FOUND', `dataset folder '${dir}' does not exist`);
   const jsonPath = store.join(dir, 'dataset.json');
@@ -57,14 +58,15 @@ export function readDatasetDir(
     if (!store.isDirectory(store.join(dir, sub)))
       problems.push({ kind: 'missing-file', message: `${store.join(dir, sub)}/ is missing` });
   }
-  if (!store.exists(jsonPath)) return { desc: null, problems };
+  if (!store.exists(jsonPath)) return { desc: null, problems, ignored: [] };
   const json = parseDatasetJson(readText(store, jsonPath, 'dataset.json'), problems);
-  if (json === null) return { desc: null, problems };
+  if (json === null) return { desc: null, problems, ignored: [] };
   problems.push(...checkConsecutiveLabels(json.labels));
   const labelFiles = listFiles(store, store.join(dir, 'labelsTr'));
-  const desc = describeDataset(json, listFiles(store, store.join(dir, 'imagesTr')), labelFiles);
+  const imageFiles = listFiles(store, store.join(dir, 'imagesTr'));
+  const desc = describeDataset(json, imageFiles, labelFiles);
   problems.push(...checkDatasetFiles(desc, labelFiles));
-  return { desc, problems };
+  return { desc, problems, ignored: strayFiles(json, imageFiles, labelFiles) };
 }
 
 function tryRead(
@@ -89,9 +91,10 @@ export function validateDatasetDir(
 ): {
   desc: DatasetDescription | null;
   problems: DatasetProblem[];
+  ignored: string[];
 } {
-  const { desc, problems } = readDatasetDir(store, dir);
-  if (desc === null) return { desc, problems };
+  const { desc, problems, ignored } = readDatasetDir(store, dir);
+  if (desc === null) return { desc, problems, ignored };
   const expected = expectedLabelValues(desc.json.labels);
   for (const c of desc.cases) {
     const images: { name: string; image: NiftiImage }[] = [];
@@ -104,7 +107,7 @@ export function validateDatasetDir(
     problems.push(...checkCaseGeometry(c.id, images, label));
     problems.push(...checkCaseValues(c.id, images, label, expected));
   }
-  return { desc, problems };
+  return { desc, problems, ignored };
 }
 
 /** The images (channel order) and label of one case. */

@@ -111,3 +111,15 @@ test('non-consecutive labels and the ignore label in label files are checked on 
   // label 2 in the files is not declared: one problem per case
   assert.equal(problems.filter((p) => p.kind === 'undeclared-label').length, 3);
 });
+
+test('files nnU-Net would not read are listed, not silently skipped', () => {
+  const dir = tempDir();
+  writeDataset(dir, threeCases());
+  writeFileSync(join(dir, 'imagesTr', 'case_003.nii.gz'), 'no channel suffix');
+  writeFileSync(join(dir, 'imagesTr', 'notes.txt'), 'x');
+  writeFileSync(join(dir, 'labelsTr', 'case_000.nii'), 'wrong ending');
+  writeFileSync(join(dir, 'imagesTr', '.DS_Store'), 'hidden: fine');
+  const { problems, ignored } = validateDatasetDir(dir);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(ignored, ['imagesTr/case_003.nii.gz', 'imagesTr/notes.txt', 'labelsTr/case_000.nii']);
+});
