@@ -249,6 +249,7 @@ export function datasetLabelNames(store: FileStore, refDir: string): string[] | 
 export function absentLabels(summary: Summary): string[] {
   const seen = new Map<string, boolean>();
   for (const c of summary.metric_per_case)
-    for (const m of c.metrics) seen.set(m.key, (seen.get(m.key) ?? false) || m.metrics.n_ref + m.metrics.n_pred > 0);
+    for (const m of c.metrics)
+      seen.set(m.key, (seen.get(m.key) ?? false) || m.metrics.n_ref + m.metrics.n_pred > 0);
   return [...seen].filter(([, any]) => !any).map(([key]) => key);
 }

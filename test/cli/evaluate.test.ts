@@ -214,7 +214,10 @@ test('evaluate --labels warns about a label that occurs in no prediction and no 
   writeCase(join(pred, 'a.nii.gz'), { 1: range(0, 4) });
   const r = runCli(['evaluate', '--pred', pred, '--ref', ref, '--labels', '1,7', '-o', join(dir, 's.json')]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /^warning: label\(s\) 7 occur in no prediction and no reference; their Dice is NaN/m);
+  assert.match(
+    r.stderr,
+    /^warning: label\(s\) 7 occur in no prediction and no reference; their Dice is NaN/m,
+  );
   const ok = runCli(['evaluate', '--pred', pred, '--ref', ref, '--labels', '1', '-o', join(dir, 't.json')]);
   assert.doesNotMatch(ok.stderr, /warning/);
 });

@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import { StunetError } from '../../src/util/errors.js';
 import { Tensor } from '../../src/engine/tensor.js';
 import { computeGaussianV2, getGaussianV1 } from '../../src/inference/gaussian.js';
-import { slidingWindowPredict, slidingWindowPredictFull, type SlidingWindowMode, type SlidingWindowOptions } from '../../src/inference/sliding-window.js';
+import {
+  slidingWindowPredict,
+  slidingWindowPredictFull,
+  type SlidingWindowMode,
+  type SlidingWindowOptions,
+} from '../../src/inference/sliding-window.js';
 import { AbortError } from '../../src/util/errors.js';
 import { computeStepsForSlidingWindow, padToPatch } from '../../src/inference/steps.js';
 import { SlabAccumulator, type Slab } from '../../src/inference/stitcher.js';

@@ -25,7 +25,9 @@ test('cropNifti keeps the voxels of the box, the datatype, and every voxel where
     assert.equal(c.raw[(k * 5 + j) * 7 + i], img.raw[((6 + k) * J + 30 + j) * I + 40 + i]);
     const a = world(c.affine, i, j, k);
     const b = world(img.affine, 40 + i, 30 + j, 6 + k);
-    a.forEach((v, d) => { assert.ok(Math.abs(v - (b[d] ?? NaN)) < 1e-9); });
+    a.forEach((v, d) => {
+      assert.ok(Math.abs(v - (b[d] ?? NaN)) < 1e-9);
+    });
   }
 });
 

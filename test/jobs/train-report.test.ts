@@ -16,10 +16,7 @@ const epoch = {
 test('epoch lines count from 1 as the progress bar does, and say nothing of a pseudo-Dice that was not measured', () => {
   const line = describeEpoch(epoch, 10);
   assert.equal(line, 'epoch 3/10: train loss -0.5000, lr 1.000e-2, 3.2 s');
-  const withDice = describeEpoch(
-    { ...epoch, meanPseudoDice: 0.5, emaPseudoDice: 0.25 },
-    10,
-  );
+  const withDice = describeEpoch({ ...epoch, meanPseudoDice: 0.5, emaPseudoDice: 0.25 }, 10);
   assert.match(withDice, /pseudo-Dice 0\.5000 \(EMA 0\.2500\)/);
 });
 
