@@ -1,3 +1,4 @@
+import type { StunetArchitecture } from '../src/model/architecture.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,4 +61,20 @@ export function expectClose(
         `(|diff| ${Math.abs((actual[worst] as number) - (expected[worst] as number))}, atol ${atol}, rtol ${rtol}, maxRelTol ${maxRelTol}·${maxAbs})`,
     );
   }
+}
+
+/** A tiny STU-Net for tests: `dims.length` stages, one block each, pools 2×2×2, 3³ kernels. */
+export function tinyArchitecture(
+  numClasses: number,
+  dims: readonly number[] = [4, 8],
+  inputChannels = 1,
+): StunetArchitecture {
+  return {
+    inputChannels,
+    numClasses,
+    depth: dims.map(() => 1),
+    dims,
+    poolOpKernelSizes: dims.slice(1).map(() => [2, 2, 2] as const),
+    convKernelSizes: dims.map(() => [3, 3, 3] as const),
+  };
 }

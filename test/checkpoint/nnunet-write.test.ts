@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { tinyArchitecture } from '../helpers.js';
 import { test } from 'node:test';
 import { toTorchV2 } from '../../src/checkpoint/nnunet-write.js';
 import { outputLabelNames } from '../../src/jobs/predict-case.js';
@@ -7,17 +8,7 @@ import { defaultMeta } from '../../src/model/loaded-model.js';
 import { StuNet } from '../../src/model/stunet.js';
 
 test('a model without class names: the v2 dataset.json written for it and predict name classes alike (label_<n>)', () => {
-  const arch = {
-    inputChannels: 1,
-    numClasses: 3,
-    depth: [1, 1],
-    dims: [4, 8],
-    poolOpKernelSizes: [[2, 2, 2]] as [number, number, number][],
-    convKernelSizes: [
-      [3, 3, 3],
-      [3, 3, 3],
-    ] as [number, number, number][],
-  };
+  const arch = tinyArchitecture(3);
   const model = { arch, weights: initWeightsHe(new StuNet(arch), 1), meta: defaultMeta('stunet') };
   const v2 = toTorchV2(model);
   const labels = (JSON.parse(v2.datasetJson) as { labels: Record<string, number> }).labels;

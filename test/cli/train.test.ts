@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { tinyArchitecture } from '../helpers.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -78,21 +79,7 @@ test('stunet finetune: needs --pretrained; from a 1-channel model onto a 2-chann
   const missing = runCli(['finetune', '--dataset', ds, '-o', out]);
   assert.notEqual(missing.status, 0);
   assert.match(missing.stderr, /--pretrained/);
-  const arch = {
-    inputChannels: 1,
-    numClasses: 7,
-    depth: [1, 1, 1],
-    dims: [4, 8, 16],
-    poolOpKernelSizes: [
-      [2, 2, 2],
-      [2, 2, 2],
-    ] as [number, number, number][],
-    convKernelSizes: [
-      [3, 3, 3],
-      [3, 3, 3],
-      [3, 3, 3],
-    ] as [number, number, number][],
-  };
+  const arch = tinyArchitecture(7, [4, 8, 16]);
   const pre = join(tempDir(), 'pre');
   saveModelFolder(pre, { arch, weights: initWeightsHe(new StuNet(arch), 1), meta: defaultMeta() });
   const r = runCli([
@@ -169,21 +156,7 @@ test('stunet preprocess writes the cache and skips done cases on a second run', 
 
 test('the architecture comes from the checkpoint: finetune and --continue need no --dims/--depth; a conflict names both', () => {
   const ds = dataset(1);
-  const arch = {
-    inputChannels: 1,
-    numClasses: 7,
-    depth: [1, 1, 1],
-    dims: [4, 8, 16],
-    poolOpKernelSizes: [
-      [2, 2, 2],
-      [2, 2, 2],
-    ] as [number, number, number][],
-    convKernelSizes: [
-      [3, 3, 3],
-      [3, 3, 3],
-      [3, 3, 3],
-    ] as [number, number, number][],
-  };
+  const arch = tinyArchitecture(7, [4, 8, 16]);
   const pre = join(tempDir(), 'pre');
   saveModelFolder(pre, { arch, weights: initWeightsHe(new StuNet(arch), 1), meta: defaultMeta() });
   const POOL = ['--pool', '2,2,2/2,2,2'];

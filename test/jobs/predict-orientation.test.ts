@@ -19,20 +19,10 @@ import { MemoryStore } from '../../src/jobs/store.js';
 import { initWeightsHe } from '../../src/model/init.js';
 import { defaultMeta, type LoadedModel } from '../../src/model/loaded-model.js';
 import { StuNet } from '../../src/model/stunet.js';
-import { fixturePath } from '../helpers.js';
+import { fixturePath, tinyArchitecture } from '../helpers.js';
 
 const fixture = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(fixturePath(...p)));
-const arch = {
-  inputChannels: 1,
-  numClasses: 105,
-  depth: [1, 1],
-  dims: [4, 8],
-  poolOpKernelSizes: [[2, 2, 2]] as [number, number, number][],
-  convKernelSizes: [
-    [3, 3, 3],
-    [3, 3, 3],
-  ] as [number, number, number][],
-};
+const arch = tinyArchitecture(105);
 const weights = initWeightsHe(new StuNet(arch), 3);
 const withNames = (names: string[] | null): LoadedModel => ({
   arch,
