@@ -1,6 +1,6 @@
 /**
  * What `stunet train` tells its user: the plan and network before it starts, an estimate of the run's
- * length after its first iteration (with a warning when it takes days), one line per epoch (numbered as
+ * length after its first few iterations (with a warning when it takes days), one line per epoch (numbered as
  * the progress bar numbers them), and the final validation's mean Dice.
  */
 import type { Summary } from '../evaluation/index.js';
@@ -37,9 +37,13 @@ export function describeRun(s: RunSetup): string[] {
   ];
 }
 
+/** Iterations timed for the estimate, after the first (which also pays for warm-up and loader start). */
+const TIMED_ITERATIONS = 5;
+
 /**
- * Wraps a progress listener: after the first training iteration of this run, logs the time per epoch and
- * for the epochs left, and warns when the run would take more than a day.
+ * Wraps a progress listener: early in this run's first epoch, logs the time per epoch and for the epochs
+ * left, and warns when the run would take more than a day. The iterations after the first are timed (the
+ * first also starts the loader and warms the kernels up); an epoch of one iteration is timed whole.
  */
 export function estimatingProgress(
   s: RunSetup,
@@ -49,12 +53,17 @@ export function estimatingProgress(
   now: () => number = () => performance.now(),
 ): ProgressListener {
   const t0 = now();
+  let t1: number | null = null;
   let done = false;
   return (e) => {
     inner?.(e);
     if (done || !e.stage.startsWith('epoch ') || e.done < 1) return;
+    if (e.done === 1) t1 = now();
+    const timed = Math.min(TIMED_ITERATIONS, e.total - 1);
+    if (e.done < 1 + timed) return;
     done = true;
-    const perIteration = (now() - t0) / 1000 / e.done;
+    const perIteration =
+      timed === 0 || t1 === null ? (now() - t0) / 1000 : (now() - t1) / 1000 / (e.done - 1);
     const perEpoch = perIteration * (s.cfg.itersPerEpoch + s.cfg.valBatches / 2);
     const left = perEpoch * (s.cfg.epochs - firstEpoch);
     log(
