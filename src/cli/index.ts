@@ -9,6 +9,7 @@ import { registerDemo } from './demo.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
+import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerPlan } from './plan.js';
 import { registerPreprocess } from './preprocess.js';
@@ -33,6 +34,7 @@ program
 
 registerDemo(program);
 registerModelInfo(program);
+registerModels(program);
 registerConvert(program);
 registerExportOnnx(program);
 registerRunNetwork(program);

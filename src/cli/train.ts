@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import { isScaleName } from '../model/scales.js';
+import { resolveModelArg } from '../node/model-cache.js';
 import { trainRun, type TrainRunOptions } from '../node/train-host.js';
 import { FINETUNE_LR } from '../training/finetune.js';
 import { consoleProgress } from '../util/progress.js';
@@ -77,7 +78,7 @@ function toOptions(o: TrainCliOptions): TrainRunOptions {
     ...(o.batch === undefined ? {} : { batch: parsePositiveInt('--batch', o.batch) }),
     ...(o.threads === undefined ? {} : { threads: parsePositiveInt('--threads', o.threads) }),
     ...(o.workers === undefined ? {} : { workers: nonNegativeInt('--workers', o.workers) }),
-    ...(o.pretrained === undefined ? {} : { pretrained: o.pretrained }),
+    ...(o.pretrained === undefined ? {} : { pretrained: resolveModelArg(o.pretrained) }),
     ...(o.lr === undefined ? {} : { lr: positive('--lr', o.lr) }),
     ...(o.plans === undefined ? {} : { plansPath: o.plans }),
     ...(o.casesIn === 'auto' ? {} : { casesInMemory: o.casesIn === 'memory' }),

@@ -18,6 +18,19 @@ export { exportOnnxToFile, saveOnnx, type SavedOnnx } from './onnx-save.js';
 export { loadTorchFile, saveTorchFile } from './checkpoint-file.js';
 export { loadModelFrom, saveModelFolder, saveTorchCheckpoint } from './model-source.js';
 export {
+  listModels,
+  modelPath,
+  resolveModelArg,
+  stunetHome,
+  verifyModels,
+  type CacheOptions,
+  type ListedModel,
+  type VerifyResult,
+} from './model-cache.js';
+export { downloadModel, installModel, type AddedModel, type DownloadModelOptions } from './model-install.js';
+export { downloadFile, DownloadInterrupted, sha256File, type DownloadOptions } from './download.js';
+export { REGISTRY, findRegistryModel, type ModelSource, type RegistryModel } from '../models/registry.js';
+export {
   fileRingStore,
   nodePredictHost,
   predictFile,

@@ -14,6 +14,7 @@ export const LAYERS = [
   'io',
   'model',
   'checkpoint',
+  'models',
   'onnx',
   'preprocessing',
   'augmentation',
