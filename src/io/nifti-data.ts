@@ -24,20 +24,33 @@ interface DatatypeInfo {
   readonly bytes: number;
   /** Representable range for integer types (undefined for floats). */
   readonly range?: readonly [number, number];
-  readonly make: (buffer: ArrayBuffer) => NiftiRawData;
+  /** A typed array on `buffer` (from `byteOffset`, `length` elements; default: all of it). */
+  readonly make: (buffer: ArrayBuffer, byteOffset?: number, length?: number) => NiftiRawData;
 }
 
 const INFO: readonly DatatypeInfo[] = [
-  { name: 'uint8', code: 2, bytes: 1, range: [0, 255], make: (b) => new Uint8Array(b) },
-  { name: 'int16', code: 4, bytes: 2, range: [-32768, 32767], make: (b) => new Int16Array(b) },
-  { name: 'int32', code: 8, bytes: 4, range: [-2147483648, 2147483647], make: (b) => new Int32Array(b) },
-  { name: 'float32', code: 16, bytes: 4, make: (b) => new Float32Array(b) },
-  { name: 'float64', code: 64, bytes: 8, make: (b) => new Float64Array(b) },
-  { name: 'int8', code: 256, bytes: 1, range: [-128, 127], make: (b) => new Int8Array(b) },
-  { name: 'uint16', code: 512, bytes: 2, range: [0, 65535], make: (b) => new Uint16Array(b) },
-  { name: 'uint32', code: 768, bytes: 4, range: [0, 4294967295], make: (b) => new Uint32Array(b) },
-  { name: 'int64', code: 1024, bytes: 8, make: (b) => new BigInt64Array(b) },
-  { name: 'uint64', code: 1280, bytes: 8, make: (b) => new BigUint64Array(b) },
+  { name: 'uint8', code: 2, bytes: 1, range: [0, 255], make: (b, o, n) => new Uint8Array(b, o, n) },
+  { name: 'int16', code: 4, bytes: 2, range: [-32768, 32767], make: (b, o, n) => new Int16Array(b, o, n) },
+  {
+    name: 'int32',
+    code: 8,
+    bytes: 4,
+    range: [-2147483648, 2147483647],
+    make: (b, o, n) => new Int32Array(b, o, n),
+  },
+  { name: 'float32', code: 16, bytes: 4, make: (b, o, n) => new Float32Array(b, o, n) },
+  { name: 'float64', code: 64, bytes: 8, make: (b, o, n) => new Float64Array(b, o, n) },
+  { name: 'int8', code: 256, bytes: 1, range: [-128, 127], make: (b, o, n) => new Int8Array(b, o, n) },
+  { name: 'uint16', code: 512, bytes: 2, range: [0, 65535], make: (b, o, n) => new Uint16Array(b, o, n) },
+  {
+    name: 'uint32',
+    code: 768,
+    bytes: 4,
+    range: [0, 4294967295],
+    make: (b, o, n) => new Uint32Array(b, o, n),
+  },
+  { name: 'int64', code: 1024, bytes: 8, make: (b, o, n) => new BigInt64Array(b, o, n) },
+  { name: 'uint64', code: 1280, bytes: 8, make: (b, o, n) => new BigUint64Array(b, o, n) },
 ];
 
 const UNSUPPORTED: Readonly<Record<number, string>> = {
@@ -97,14 +110,25 @@ export function datatypeOfRaw(raw: NiftiRawData): DatatypeInfo {
 
 const PLATFORM_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Copies `count` voxels of `info` from `bytes` at `offset` into a typed array, swapping bytes if needed. */
+/**
+ * Copies `count` voxels of `info` from `bytes` at `offset` into a typed array, swapping bytes if needed.
+ * `owned`: the caller gives `bytes` away (a buffer it just inflated), so aligned voxels are swapped and
+ * viewed in place instead of copied.
+ */
 export function decodeVoxels(
   bytes: Uint8Array,
   offset: number,
   count: number,
   info: DatatypeInfo,
   littleEndian: boolean,
+  owned = false,
 ): NiftiRawData {
+  const start = bytes.byteOffset + offset;
+  if (owned && start % info.bytes === 0) {
+    if (littleEndian !== PLATFORM_LE)
+      swapInPlace(bytes.subarray(offset, offset + count * info.bytes), info.bytes);
+    return info.make(bytes.buffer as ArrayBuffer, start, count);
+  }
   const copy = bytes.slice(offset, offset + count * info.bytes); // fresh, aligned buffer
   if (littleEndian !== PLATFORM_LE) swapInPlace(copy, info.bytes);
   return info.make(copy.buffer);
@@ -162,25 +186,39 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Gunzips all members (some tools write multi-member gzip); a corrupt stream becomes a BAD_INPUT. */
-export function gunzipAll(bytes: Uint8Array, what: string): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+/** Input slice fed to the inflater at a time: one slice inflates to at most 1032 × its size. */
+const GZIP_SLICE = 1 << 14;
+
+/**
+ * Gunzips `bytes` (every member; some tools write multi-member gzip) into `out` until `out` is full or
+ * the stream ends, and returns how many bytes were written. Input goes in `slice`-byte pieces and stops
+ * once `out` is full, so a stream holding more than `out` (a gzip bomb) is inflated no further than
+ * `out.length` plus one piece's output. Bytes past `out.length` are not read (nor their CRC checked, as
+ * nibabel reads only the voxels it needs). A corrupt stream becomes a BAD_INPUT.
+ */
+export function gunzipInto(bytes: Uint8Array, out: Uint8Array, what: string, slice = GZIP_SLICE): number {
+  let filled = 0;
   const g = new Gunzip((chunk) => {
-    chunks.push(chunk);
-    total += chunk.length;
+    const n = Math.min(chunk.length, out.length - filled);
+    out.set(n === chunk.length ? chunk : chunk.subarray(0, n), filled);
+    filled += n;
   });
   try {
-    g.push(bytes, true);
+    for (let p = 0; p < bytes.length && filled < out.length; p += slice) {
+      const end = Math.min(p + slice, bytes.length);
+      g.push(bytes.subarray(p, end), end === bytes.length);
+    }
   } catch (e) {
     fail('BAD_INPUT', `nifti: ${what} is not valid gzip (truncated or corrupt: ${(e as Error).message})`);
   }
-  if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  return filled;
 }
+
+/** The first `n` bytes of a gzip stream (fewer if it is shorter), inflating little more than that. */
+export function gunzipHead(bytes: Uint8Array, n: number, what: string): Uint8Array {
+  const head = new Uint8Array(n);
+  return head.subarray(0, gunzipInto(bytes, head, what, 256));
+}
+
+/** Deflate's largest expansion: a 2-bit code for a 258-byte match (zlib's "1032:1"). */
+export const MAX_DEFLATE_RATIO = 1032;

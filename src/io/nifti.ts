@@ -2,11 +2,10 @@ import { gzipSync } from 'fflate';
 import { fail } from '../util/errors.js';
 import { affineToQuatern, bestAffine, type AffineSource, type Mat4 } from './geometry.js';
 import {
-  datatypeByCode,
   datatypeByName,
   decodeVoxels,
   encodeVoxels,
-  gunzipAll,
+  gunzipHead,
   isGzip,
   scaleVoxels,
   type NiftiDatatype,
@@ -19,9 +18,18 @@ import {
   serializeNiftiHeader,
   type NiftiHeader,
 } from './nifti-header.js';
+import {
+  checkHolds,
+  checkMemory,
+  DEFAULT_NIFTI_MAX_BYTES,
+  inflateData,
+  voxelLayout,
+  type ReadNiftiOptions,
+} from './nifti-layout.js';
 
 export type { NiftiDatatype, NiftiRawData } from './nifti-data.js';
 export type { NiftiHeader, NiftiExtension } from './nifti-header.js';
+export { DEFAULT_NIFTI_MAX_BYTES, squeezeTrailing, type ReadNiftiOptions } from './nifti-layout.js';
 
 /**
  * NIfTI-1/-2 read (.nii, .nii.gz, .hdr + .img, either byte order, every scalar datatype) and write
@@ -46,57 +54,37 @@ export interface NiftiImage {
 
 /**
  * Reads a NIfTI image. `bytes` is a .nii / .nii.gz, or a .hdr with `imgBytes` its .img (gzipped or not).
- * Any dimensionality is read; use `require3d` where one 3D volume is needed.
+ * Any dimensionality is read; use `require3d` where one 3D volume is needed. A gzipped file is inflated
+ * only after its header (the first bytes) showed that its voxels fit `options.maxBytes` and the file.
  */
-export function readNifti(bytes: Uint8Array, imgBytes?: Uint8Array): NiftiImage {
-  const file = isGzip(bytes) ? gunzipAll(bytes, 'the .nii.gz') : bytes;
-  const header = parseNiftiHeader(file);
-  let source = file;
-  let offset = Math.floor(header.vox_offset);
-  if (header.singleFile) {
-    // vox_offset 0 in a .nii is invalid but written by some old tools: data then follows the header
-    offset = Math.max(offset, HEADER_SIZE[header.version] + 4);
-  } else {
-    if (imgBytes === undefined) {
-      fail('BAD_INPUT', 'nifti: this is a .hdr header (magic ni1/ni2); pass the matching .img bytes too');
-    }
-    source = isGzip(imgBytes) ? gunzipAll(imgBytes, 'the .img.gz') : imgBytes;
-    offset = Math.max(offset, 0);
+export function readNifti(bytes: Uint8Array, options?: ReadNiftiOptions): NiftiImage;
+export function readNifti(bytes: Uint8Array, imgBytes?: Uint8Array, options?: ReadNiftiOptions): NiftiImage;
+export function readNifti(
+  bytes: Uint8Array,
+  imgOrOptions?: Uint8Array | ReadNiftiOptions,
+  maybeOptions?: ReadNiftiOptions,
+): NiftiImage {
+  const imgBytes = imgOrOptions instanceof Uint8Array ? imgOrOptions : undefined;
+  const options = (imgOrOptions instanceof Uint8Array ? maybeOptions : imgOrOptions) ?? {};
+  const gz = isGzip(bytes);
+  // NIfTI-2's header is the longer; the extensions are read again from the whole file below
+  let first = parseNiftiHeader(gz ? gunzipHead(bytes, HEADER_SIZE[2] + 4, 'the .nii.gz') : bytes);
+  if (gz && !first.singleFile) first = parseNiftiHeader(gunzipHead(bytes, 1 << 24, 'the .hdr.gz'));
+  if (!first.singleFile && imgBytes === undefined) {
+    fail('BAD_INPUT', 'nifti: this is a .hdr header (magic ni1/ni2); pass the matching .img bytes too');
   }
-  const info = datatypeByCode(header.datatype);
-  const dims = dimsOf(header);
-  const count = dims.reduce((a, b) => a * b, 1);
-  const need = count * info.bytes;
-  if (offset + need > source.length) {
-    fail(
-      'BAD_INPUT',
-      `nifti: file is truncated: ${dims.join('×')} ${info.name} voxels need ${need} bytes after ` +
-        `offset ${offset}, but only ${Math.max(0, source.length - offset)} are there`,
-    );
-  }
-  const raw = decodeVoxels(source, offset, count, info, header.littleEndian);
+  const source = first.singleFile ? bytes : (imgBytes as Uint8Array);
+  const layout = voxelLayout(first, source, first.singleFile ? '.nii.gz' : '.img.gz');
+  if (!layout.gz) checkHolds(source, layout);
+  checkMemory(layout, options.maxBytes ?? DEFAULT_NIFTI_MAX_BYTES);
+  const file = layout.gz ? inflateData(source, layout) : source;
+  checkHolds(file, layout);
+  const { offset, count, info } = layout;
+  const header = first.singleFile && gz ? parseNiftiHeader(file) : first;
+  const raw = decodeVoxels(file, offset, count, info, header.littleEndian, layout.gz);
   const { affine, source: affineSource } = bestAffine(header);
   const data = scaleVoxels(raw, header.scl_slope, header.scl_inter);
-  return { header, dims, affine, affineSource, datatype: info.name, data, raw };
-}
-
-function dimsOf(header: NiftiHeader): number[] {
-  const n = header.dim[0] ?? 0;
-  if (!Number.isInteger(n) || n < 1 || n > 7) {
-    fail('BAD_INPUT', `nifti: dim[0] is ${n}, expected 1..7 (corrupt header?)`);
-  }
-  const dims = header.dim.slice(1, n + 1);
-  if (dims.some((d) => !Number.isInteger(d) || d < 1)) {
-    fail('BAD_INPUT', `nifti: invalid image size ${dims.join('×')} (every dimension must be ≥ 1)`);
-  }
-  return squeezeTrailing(dims);
-}
-
-/** Drops sizes of 1 after the third (a 64×64×30×1 image is 3D), as SimpleITK and nibabel's squeeze do. */
-export function squeezeTrailing(dims: readonly number[]): number[] {
-  const out = [...dims];
-  while (out.length > 3 && out[out.length - 1] === 1) out.pop();
-  return out;
+  return { header, dims: layout.dims, affine, affineSource, datatype: info.name, data, raw };
 }
 
 /** The (i, j, k) sizes of a 3D image; a 2D, 4D or higher image is refused with its dims. */
