@@ -51,12 +51,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function readArchitecture(v: unknown): StunetArchitecture {
-  if (!isRecord(v)) fail('BAD_INPUT', `${MODEL_JSON}: 'architecture' must be an object`);
+/** An architecture from its JSON form (model.json's `architecture`, an exported ONNX's metadata), checked. */
+export function readArchitecture(v: unknown, where: string = MODEL_JSON): StunetArchitecture {
+  if (!isRecord(v)) fail('BAD_INPUT', `${where}: 'architecture' must be an object`);
   const ints = (k: string): number[] => {
     const x = v[k];
     if (!Array.isArray(x) || !x.every((n) => Number.isInteger(n)))
-      fail('BAD_INPUT', `${MODEL_JSON}: architecture.${k} must be a list of integers`);
+      fail('BAD_INPUT', `${where}: architecture.${k} must be a list of integers`);
     return x as number[];
   };
   const vecs = (k: string): Vec3[] => {
@@ -65,13 +66,13 @@ function readArchitecture(v: unknown): StunetArchitecture {
       !Array.isArray(x) ||
       !x.every((r) => Array.isArray(r) && r.length === 3 && r.every((n) => Number.isInteger(n)))
     ) {
-      fail('BAD_INPUT', `${MODEL_JSON}: architecture.${k} must be a list of [z, y, x] integer triples`);
+      fail('BAD_INPUT', `${where}: architecture.${k} must be a list of [z, y, x] integer triples`);
     }
     return x as Vec3[];
   };
   const int = (k: string): number => {
     const x = v[k];
-    if (!Number.isInteger(x)) fail('BAD_INPUT', `${MODEL_JSON}: architecture.${k} must be an integer`);
+    if (!Number.isInteger(x)) fail('BAD_INPUT', `${where}: architecture.${k} must be an integer`);
     return x as number;
   };
   const arch: StunetArchitecture = {

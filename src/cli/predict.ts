@@ -90,7 +90,10 @@ export function registerPredict(program: Command): void {
       "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
     )
     .requiredOption('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
-    .requiredOption('-m, --model <model>', 'stunet model folder, official v1 .model or v2 .pth')
+    .requiredOption(
+      '-m, --model <model>',
+      'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
+    )
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
     .option('--step-size <f>', 'tile stride as a fraction of the patch', '0.5')
     .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
@@ -117,7 +120,7 @@ export function registerPredict(program: Command): void {
     .option('--no-reorient', 'predict in the stored orientation (default for other models, as nnU-Net does)')
     .option(
       '--save-probabilities',
-      'write float32 probabilities on the cropped grid (<stem>_probabilities.npy)',
+      'also write <stem>_probabilities.npz: float32 (K, Z, Y, X) on the cropped grid with bbox_used_for_cropping, shape_before_cropping and spacing',
     )
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
     .action(async (o: PredictCliOptions) => {

@@ -26,10 +26,11 @@ export function featureModel(model: LoadedModel): {
   const weight = model.weights.get(`${last}.weight`) ?? fail('NOT_FOUND', `weights have no '${last}.weight'`);
   const bias = model.weights.get(`${last}.bias`) ?? fail('NOT_FOUND', `weights have no '${last}.bias'`);
   const weights = new Map(model.weights);
+  // The heads' widths come from the architecture: a model exported without deep supervision (an .onnx)
+  // has no weights for the heads it never ran.
+  const specs = new Map(net.parameterSpecs().map((s) => [s.name, s.shape]));
   for (let u = 0; u < heads; u++) {
-    const w = weights.get(`seg_outputs.${u}.weight`);
-    if (w === undefined) fail('NOT_FOUND', `weights have no 'seg_outputs.${u}.weight'`);
-    const cin = w.shape[1] ?? fail('SHAPE_MISMATCH', `seg_outputs.${u}.weight has no input-channel axis`);
+    const cin = specs.get(`seg_outputs.${u}.weight`)?.[1] ?? fail('SHAPE_MISMATCH', `no seg_outputs.${u}`);
     const nw = new Tensor([channels, cin, 1, 1, 1]);
     if (u === heads - 1) for (let c = 0; c < channels; c++) nw.data[c * cin + c] = 1;
     weights.set(`seg_outputs.${u}.weight`, nw);

@@ -70,6 +70,10 @@ export interface ProbabilityGrid {
   readonly shapeZYX: Vec3;
   /** [[z0, z1), [y0, y1), [x0, x1)] of the crop inside the original volume. */
   readonly cropBbox: readonly (readonly [number, number])[];
+  /** (Z, Y, X) of the volume the crop box lies in (nnU-Net's `shape_before_cropping`). */
+  readonly shapeBeforeCroppingZYX: Vec3;
+  /** Spacing of the grid in mm (the input's: probabilities are resampled back to it). */
+  readonly spacingZYX: Vec3;
 }
 
 export interface PredictVolumeResult {
@@ -141,7 +145,13 @@ export async function predictVolume(
     resampler: null,
     labels: null,
   };
-  const grid = (k: number): ProbabilityGrid => ({ classes: k, shapeZYX: croppedT, cropBbox: bbox });
+  const grid = (k: number): ProbabilityGrid => ({
+    classes: k,
+    shapeZYX: croppedT,
+    cropBbox: bbox,
+    shapeBeforeCroppingZYX: [Z, Y, X],
+    spacingZYX: [...spacingZYX],
+  });
 
   const summary = await slidingWindowPredict(
     pre.data,

@@ -1,12 +1,14 @@
 /**
- * Resolves a `-m <model>` argument in a FileStore (the disk in Node, dropped files in a browser): our model folder (model.json + weights.safetensors), an
- * official v1 `.model` (plans from the sibling `.model.pkl`), or a v2 `.pth` (plans from --plans, a
- * plans.json beside it or one folder up — the v2 results layout — or the checkpoint's init_args).
+ * Resolves a `-m <model>` argument in a FileStore (the disk in Node, dropped files in a browser): our
+ * model folder (model.json + weights.safetensors), an official v1 `.model` (plans from the sibling
+ * `.model.pkl`), a v2 `.pth` (plans from --plans, a plans.json beside it or one folder up — the v2
+ * results layout — or the checkpoint's init_args), or an `.onnx` written by `stunet export-onnx`.
  */
 import { checkpointKind, loadNnunetV1, loadNnunetV2 } from '../checkpoint/nnunet-read.js';
 import { toTorchV1, toTorchV2 } from '../checkpoint/nnunet-write.js';
 import { loadTorch } from '../checkpoint/torch-load.js';
 import { isZip } from '../checkpoint/zip.js';
+import { loadStunetOnnx } from '../onnx/stunet-import.js';
 import { fail } from '../util/errors.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { MODEL_JSON, WEIGHTS_FILE, parseModel, serializeModel } from '../checkpoint/model-folder.js';
@@ -100,6 +102,15 @@ export function loadModelFromStore(
     );
   }
   if (store.basename(path) === MODEL_JSON) return loadModelFromStore(store, store.dirname(path), opts);
+  if (path.endsWith('.onnx')) {
+    const dir = store.dirname(path);
+    return loadStunetOnnx(
+      store.read(path, 'ONNX model'),
+      (location, offset, length) =>
+        store.readRange(store.join(dir, location), offset, length, 'ONNX external data'),
+      path,
+    );
+  }
   const bytes = store.read(path, 'model');
   if (!isZip(bytes) && bytes[0] !== 0x80)
     fail('BAD_INPUT', `'${path}' is not a PyTorch checkpoint, a model folder or a model.json`);

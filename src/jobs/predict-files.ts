@@ -4,8 +4,6 @@
  * stitching ring lives, and a sink for probabilities; every output of a case is written in one
  * all-or-nothing store write.
  */
-import { npyHeader } from '../io/npy.js';
-import type { ProbabilityGrid } from '../inference/predictor.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
@@ -16,24 +14,22 @@ import {
   type ChannelInput,
   type PredictCaseOptions,
 } from './predict-case.js';
+import { memoryProbabilitySink, type ProbabilitySink } from './probability-npz.js';
 import type { FileStore } from './store.js';
 
-/** Receives (K, Zc, Yc, Xc) float32 probabilities plane by plane; `commit` makes the file appear. */
-export interface ProbabilitySink {
-  readonly path: string;
-  write(z: number, values: Float32Array, grid: ProbabilityGrid): void;
-  commit(): void;
-  abort(): void;
-}
+export { memoryProbabilitySink, type ProbabilitySink };
 
 export interface PredictHost {
   readonly store: FileStore;
-  /** A sink for `<stem>_probabilities.npy` (default: built in memory, written through the store). */
+  /** A sink for `<stem>_probabilities.npz` (default: built in memory, written through the store). */
   probabilitySink?(path: string): ProbabilitySink;
 }
 
 export interface PredictFileOptions extends Omit<PredictCaseOptions, 'onProbabilities'> {
-  /** Also write `<stem>_probabilities.npy`: float32 (K, Zc, Yc, Xc) on the cropped grid. */
+  /**
+   * Also write `<stem>_probabilities.npz`: float32 (K, Zc, Yc, Xc) on the cropped grid, with the crop box,
+   * the shape before cropping and the spacing (src/jobs/probability-npz.ts).
+   */
   readonly saveProbabilities?: boolean;
 }
 
@@ -45,35 +41,6 @@ export interface PredictFileReport {
   /** Predicted in the closest canonical orientation (and written back in the input's). */
   readonly reoriented: boolean;
   readonly seconds: number;
-}
-
-/** A .npy of probabilities assembled in memory and written through the store on commit. */
-export function memoryProbabilitySink(store: FileStore, path: string): ProbabilitySink {
-  let head: Uint8Array | null = null;
-  let data: Float32Array | null = null;
-  return {
-    path,
-    write(z, values, grid) {
-      const [Zc, Yc, Xc] = grid.shapeZYX;
-      if (data === null) {
-        head = npyHeader('<f4', [grid.classes, Zc, Yc, Xc]);
-        data = new Float32Array(grid.classes * Zc * Yc * Xc);
-      }
-      const plane = Yc * Xc;
-      for (let c = 0; c < grid.classes; c++)
-        data.set(values.subarray(c * plane, (c + 1) * plane), (c * Zc + z) * plane);
-    },
-    commit() {
-      if (head === null || data === null) fail('RUNTIME', 'probabilities: nothing was written');
-      const out = new Uint8Array(head.length + data.byteLength);
-      out.set(head, 0);
-      out.set(new Uint8Array(data.buffer), head.length);
-      store.writeAll([{ path, data: out }]);
-    },
-    abort() {
-      data = null;
-    },
-  };
 }
 
 /** A channel's bytes: a .hdr brings the .img (or .img.gz) beside it. */
@@ -89,7 +56,7 @@ function readChannel(store: FileStore, path: string): ChannelInput {
 /**
  * Predicts one case (one file per input channel, in channel order) and writes `output` (.nii.gz, or .nii
  * uncompressed) plus `<stem>.json` (names) and, as asked, `<stem>_classes/<name>.nii.gz`,
- * `<stem>_statistics.json`, `<stem>_preview.png`, `<stem>_probabilities.npy`.
+ * `<stem>_statistics.json`, `<stem>_preview.png`, `<stem>_probabilities.npz`.
  */
 export async function predictCaseFile(
   host: PredictHost,
@@ -105,7 +72,7 @@ export async function predictCaseFile(
   const channels = files.map((f) => readChannel(store, f));
   const outDir = store.dirname(output);
   store.cleanFolder?.(outDir); // outputs of an earlier run killed mid-write
-  const probsPath = store.join(outDir, `${niftiStem(output)}_probabilities.npy`);
+  const probsPath = store.join(outDir, `${niftiStem(output)}_probabilities.npz`);
   const probs =
     opts.saveProbabilities === true
       ? (host.probabilitySink?.(probsPath) ?? memoryProbabilitySink(store, probsPath))

@@ -13,6 +13,11 @@ export interface StoredFile {
 export interface FileStore {
   /** A file's bytes; a NOT_FOUND error naming `what` and the path when it is missing. */
   read(path: string, what?: string): Uint8Array;
+  /**
+   * `length` bytes from `offset` (files too big to hold whole: zip64 checkpoints, ONNX external data); a
+   * BAD_INPUT error naming `what` when the file is shorter.
+   */
+  readRange(path: string, offset: number, length: number, what?: string): Uint8Array;
   exists(path: string): boolean;
   isDirectory(path: string): boolean;
   /** Entry names of a folder, sorted; a NOT_FOUND error when it is not a folder. */
@@ -76,6 +81,16 @@ export class MemoryStore implements FileStore {
     if (data !== undefined) return data;
     if (this.isDirectory(key)) fail('BAD_INPUT', `${what} '${path}' is a directory, expected a file`);
     fail('NOT_FOUND', `${what} '${path}' does not exist`);
+  }
+
+  readRange(path: string, offset: number, length: number, what = 'file'): Uint8Array {
+    const data = this.read(path, what);
+    if (offset < 0 || length < 0 || offset + length > data.length)
+      fail(
+        'BAD_INPUT',
+        `${what} '${path}' is ${data.length} bytes: it has no bytes ${offset}–${offset + length}`,
+      );
+    return data.subarray(offset, offset + length);
   }
 
   exists(path: string): boolean {

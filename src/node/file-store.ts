@@ -3,10 +3,11 @@ import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { FileStore } from '../jobs/store.js';
 import { fail } from '../util/errors.js';
-import { exists, isDirectory, readBytes, removeStaleTemps, writeAllAtomic } from './fs.js';
+import { exists, isDirectory, readBytes, readRange, removeStaleTemps, writeAllAtomic } from './fs.js';
 
 export const nodeStore: FileStore = {
   read: readBytes,
+  readRange,
   exists,
   isDirectory,
   list(dir) {

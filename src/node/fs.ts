@@ -4,7 +4,19 @@
  * leaves a half-written file under the final name.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StunetError, fail } from '../util/errors.js';
 
@@ -18,6 +30,33 @@ export function readBytes(path: string, what = 'file'): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') fail('NOT_FOUND', `${what} '${path}' does not exist`);
     fail('RUNTIME', `cannot read ${what} '${path}': ${(e as Error).message}`);
+  }
+}
+
+/** `length` bytes at `offset` of a file, by positioned reads (no whole-file buffer). */
+export function readRange(path: string, offset: number, length: number, what = 'file'): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fail('NOT_FOUND', `${what} '${path}' does not exist`);
+    fail('RUNTIME', `cannot read ${what} '${path}': ${(e as Error).message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (offset < 0 || length < 0 || offset + length > size)
+      fail('BAD_INPUT', `${what} '${path}' is ${size} bytes: it has no bytes ${offset}–${offset + length}`);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
+      if (n === 0) fail('BAD_INPUT', `${what} '${path}' ended while reading it`);
+      done += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 

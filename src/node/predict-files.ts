@@ -1,6 +1,6 @@
 /**
  * `stunet predict` on files (the Node adapter of jobs/predict-case.ts): the input read from disk, the
- * stitching ring spilled to a temporary file when large, probabilities streamed into a .npy, and every
+ * stitching ring spilled to a temporary file when large, probabilities streamed to disk and compressed into a .npz, and every
  * output of a case written to a temporary name first and renamed only when all succeeded.
  */
 import {
@@ -19,7 +19,6 @@ import { dirname, join } from 'node:path';
 import type { ProbabilityGrid } from '../inference/predictor.js';
 import { memoryRingStore, type RingStore, type RingStoreFactory } from '../inference/stitcher.js';
 import type { NetworkFn } from '../inference/tta.js';
-import { npyHeader } from '../io/npy.js';
 import {
   predictCaseFile,
   predictFiles,
@@ -28,6 +27,7 @@ import {
   type PredictHost,
   type ProbabilitySink,
 } from '../jobs/predict-files.js';
+import { writeProbabilityNpz } from '../jobs/probability-npz.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
 import { nodeStore } from './file-store.js';
@@ -113,54 +113,75 @@ export function ringStoreFor(limitBytes: number): RingStoreFactory {
       : file(depth, paddedY, classes, paddedX);
 }
 
-/** Streams (K, Zc, Yc, Xc) float32 planes into a .npy at a temporary name (positional writes). */
-class ProbabilityNpyWriter implements ProbabilitySink {
+/**
+ * Streams (K, Zc, Yc, Xc) float32 planes into a raw temporary file (positional writes, class-major), then
+ * on commit deflates it in chunks into the .npz (temporary name, renamed): memory stays at a plane and a
+ * chunk, whatever the class count.
+ */
+class ProbabilityNpzWriter implements ProbabilitySink {
   private fd: number | null = null;
-  private headerBytes = 0;
   private grid: ProbabilityGrid | null = null;
-  readonly tmp: string;
+  private readonly raw: string;
 
   constructor(readonly path: string) {
-    this.tmp = tempName(path);
+    this.raw = tempName(`${path}.raw`);
   }
 
   write(z: number, values: Float32Array, grid: ProbabilityGrid): void {
     if (this.fd === null) {
       mkdirSync(dirname(this.path), { recursive: true });
-      this.fd = openSync(this.tmp, 'w');
+      this.fd = openSync(this.raw, 'w+');
       this.grid = grid;
-      const shape = [grid.classes, ...grid.shapeZYX];
-      const head = npyHeader('<f4', shape);
-      writeSync(this.fd, head, 0, head.length, 0);
-      this.headerBytes = head.length;
     }
     const g = this.grid ?? grid;
     const [Zc, Yc, Xc] = g.shapeZYX;
     const plane = Yc * Xc;
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     for (let c = 0; c < g.classes; c++)
-      writeSync(this.fd, bytes, c * plane * 4, plane * 4, this.headerBytes + (c * Zc + z) * plane * 4);
+      writeSync(this.fd, bytes, c * plane * 4, plane * 4, (c * Zc + z) * plane * 4);
   }
 
   commit(): void {
-    if (this.fd === null) fail('RUNTIME', 'probabilities: nothing was written');
-    closeSync(this.fd);
-    this.fd = null;
-    renameSync(this.tmp, this.path);
+    const { fd, grid } = this;
+    if (fd === null || grid === null) fail('RUNTIME', 'probabilities: nothing was written');
+    const tmp = tempName(this.path);
+    const out = openSync(tmp, 'w');
+    try {
+      writeProbabilityNpz(
+        (chunk) => {
+          writeSync(out, chunk);
+        },
+        grid,
+        (offset, length) => {
+          const buf = new Uint8Array(length);
+          if (readSync(fd, buf, 0, length, offset) !== length)
+            fail('RUNTIME', `probabilities: the temporary file ${this.raw} is short`);
+          return buf;
+        },
+      );
+      closeSync(out);
+      renameSync(tmp, this.path);
+    } catch (e) {
+      closeSync(out);
+      rmSync(tmp, { force: true });
+      throw e;
+    } finally {
+      this.abort();
+    }
   }
 
   abort(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
-    rmSync(this.tmp, { force: true });
+    rmSync(this.raw, { force: true });
   }
 }
 
-/** The Node host of the predict jobs: the disk, a ring file for large sums, .npy probabilities streamed to disk. */
+/** The Node host of the predict jobs: the disk, a ring file for large sums, .npz probabilities streamed through disk. */
 export function nodePredictHost(): PredictHost {
   return {
     store: nodeStore,
-    probabilitySink: (path) => new ProbabilityNpyWriter(path),
+    probabilitySink: (path) => new ProbabilityNpzWriter(path),
   };
 }
 

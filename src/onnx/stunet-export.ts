@@ -48,5 +48,7 @@ export function stunetOnnxMetadata(model: LoadedModel, deepSupervision: boolean)
     'stunet.aggregation': model.meta.aggregation,
     'stunet.trainer': model.meta.trainerName ?? '',
     'stunet.patch_size': JSON.stringify(model.meta.patchSizeZYX),
+    // Everything predict needs besides the weights (plans, dataset.json, mirror axes): `-m model.onnx`.
+    'stunet.meta': JSON.stringify(model.meta),
   };
 }

@@ -244,3 +244,21 @@ test('predict: --mirror-axes with --no-tta is one error; the line of a case says
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /predicted as stored/);
 });
+
+test('predict -m model.onnx (from export-onnx) segments as the model it came from', () => {
+  const dir = tempDir();
+  const input = ctCrop(dir);
+  const onnx = join(dir, 't1.onnx');
+  assert.equal(runCli(['export-onnx', '-m', MODEL, '-o', onnx]).status, 0);
+  const a = runCli(['predict', '-i', input, '-o', join(dir, 'a.nii.gz'), '-m', MODEL, '--no-tta']);
+  const b = runCli(['predict', '-i', input, '-o', join(dir, 'b.nii.gz'), '-m', onnx, '--no-tta']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  const segA = readNifti(readFileSync(join(dir, 'a.nii.gz')));
+  const segB = readNifti(readFileSync(join(dir, 'b.nii.gz')));
+  assert.deepEqual(segB.data, segA.data);
+  assert.ok(
+    segA.data.some((v) => v > 0),
+    'something was segmented',
+  );
+});

@@ -42,7 +42,7 @@ test('predict on a MemoryStore with the engine alone equals the Node host on dis
   assert.deepEqual(store.list('out'), [
     'case.json',
     'case.nii.gz',
-    'case_probabilities.npy',
+    'case_probabilities.npz',
     'case_statistics.json',
   ]);
 
@@ -65,8 +65,8 @@ test('predict on a MemoryStore with the engine alone equals the Node host on dis
     readFileSync(join(dir, 'case_statistics.json'), 'utf8'),
   );
   assert.deepEqual(
-    store.read('out/case_probabilities.npy'),
-    new Uint8Array(readFileSync(join(dir, 'case_probabilities.npy'))),
+    store.read('out/case_probabilities.npz'),
+    new Uint8Array(readFileSync(join(dir, 'case_probabilities.npz'))),
   );
   assert.ok(new Set(labels(store.read('out/case.nii.gz'))).size > 1, 'something is segmented');
 });
