@@ -186,13 +186,16 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
   const fd = openSync(part, start === 0 ? 'w' : 'a');
   let size = start;
   const stage = o.stage ?? dest.split(/[\\/]/).pop() ?? dest;
-  const totalMiB = Math.max(1, Math.ceil((total ?? expected ?? 0) / MiB));
+  const totalBytes = total ?? expected;
+  const totalMiB = Math.max(1, Math.ceil((totalBytes ?? 0) / MiB));
   let shown = -1;
+  // MiB done of the total (the last event only when every byte is there); unknown total: MiB so far.
   const show = (): void => {
-    const done = Math.min(Math.floor(size / MiB), totalMiB);
-    if (o.progress === undefined || done === shown) return;
-    shown = done;
-    o.progress({ stage, done, total: totalMiB, message: 'MiB' });
+    const mib = Math.floor(size / MiB);
+    const done = totalBytes === null ? 0 : size >= totalBytes ? totalMiB : Math.min(mib, totalMiB - 1);
+    if (o.progress === undefined || (totalBytes === null ? mib : done) === shown) return;
+    shown = totalBytes === null ? mib : done;
+    o.progress({ stage, done, total: totalMiB, message: totalBytes === null ? `${mib} MiB` : 'MiB' });
   };
   show();
   try {
