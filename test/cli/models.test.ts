@@ -52,7 +52,7 @@ test('stunet models install / path / list / verify, and a model name wherever a 
 
     assert.equal(runCli(['models', 'verify']).stdout.trim(), 'tiny: OK');
     const bytes = readFileSync(cached);
-    bytes[100] ^= 0xff;
+    bytes[100] = (bytes[100] ?? 0) ^ 0xff;
     writeFileSync(cached, bytes);
     const bad = runCli(['models', 'verify', 'tiny']);
     assert.equal(bad.status, 1);

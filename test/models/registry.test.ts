@@ -46,7 +46,7 @@ test('registry: names, aliases and scale letters in any case; nothing else', () 
     ['large_ep4k.model', 'STU-Net-L'],
     ['stu-net-h', 'STU-Net-H'],
     ['huge_ep4k', 'STU-Net-H'],
-  ])
+  ] as const)
     assert.equal(findRegistryModel(arg)?.name, name, arg);
   for (const arg of ['X', 'STU-Net', 'model.model', ''] as const)
     assert.equal(findRegistryModel(arg), null, arg);

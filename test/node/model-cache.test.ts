@@ -142,7 +142,7 @@ test('verify and -m notice a changed file: a different size at once, a different
   const home = tempDir();
   const r = installModel(writeTinyV1(tempDir()), { home, name: 'tiny' });
   const bytes = readFileSync(r.path);
-  bytes[bytes.length - 1] ^= 0xff;
+  bytes[bytes.length - 1] = (bytes.at(-1) ?? 0) ^ 0xff;
   writeFileSync(r.path, bytes);
   assert.equal(resolveModelArg('tiny', { home }), r.path); // same size: the quick check passes
   assert.match(
