@@ -12,6 +12,16 @@
 import { fail } from '../util/errors.js';
 import { encodePng } from '../io/png.js';
 import { nonzeroBox } from '../preprocessing/crop.js';
+import {
+  drawKey,
+  drawPanelAnnotations,
+  HEADER_PX,
+  keyLayout,
+  previewColour,
+  type PanelBox,
+} from './preview-key.js';
+
+export { previewColour };
 
 export interface PreviewOptions {
   /** Intensities, (Z, Y, X) C-order. */
@@ -29,49 +39,24 @@ export interface PreviewOptions {
   /** Pixels along the longest physical extent of the volume (default 384): small or coarse volumes are
    * enlarged, large ones reduced, so previews have a similar size whatever the spacing. */
   readonly maxPanelPx?: number;
+  /**
+   * Annotations (what `stunet predict --preview` draws): each panel's plane and slice index above it,
+   * the patient directions at its edges, and a colour key of the classes present, named, below.
+   */
+  readonly annotate?: PreviewAnnotations;
+}
+
+export interface PreviewAnnotations {
+  /** Class names by label value (label 0 is never listed). */
+  readonly labelNames: readonly string[];
+  /**
+   * nibabel axis codes of the NIfTI axes (i, j, k) = array (X, Y, Z), e.g. 'RAS': the direction each
+   * index increases towards. Without it no direction letters are drawn.
+   */
+  readonly orientation?: string;
 }
 
 export const CT_WINDOW: readonly [number, number] = [-400, 600];
-
-/** Hand-picked distinct colours for labels 1–20 (Kelly/Tableau-like); later labels by golden-angle hue. */
-const BASE_PALETTE: readonly (readonly [number, number, number])[] = [
-  [230, 25, 75],
-  [60, 180, 75],
-  [255, 225, 25],
-  [0, 130, 200],
-  [245, 130, 48],
-  [145, 30, 180],
-  [70, 240, 240],
-  [240, 50, 230],
-  [210, 245, 60],
-  [250, 190, 212],
-  [0, 128, 128],
-  [220, 190, 255],
-  [170, 110, 40],
-  [255, 250, 200],
-  [128, 0, 0],
-  [170, 255, 195],
-  [128, 128, 0],
-  [255, 215, 180],
-  [0, 0, 128],
-  [255, 255, 255],
-];
-
-/** The overlay colour of a label (≥ 1); fixed, so the same organ has the same colour in every preview. */
-export function previewColour(label: number): readonly [number, number, number] {
-  const base = BASE_PALETTE[label - 1];
-  if (base !== undefined) return base;
-  const h = (label * 137.508) % 360; // golden angle: neighbouring labels get far-apart hues
-  return hsvToRgb(h, 0.75, 0.95);
-}
-
-function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
-  const f = (n: number): number => {
-    const k = (n + h / 60) % 6;
-    return Math.round(255 * (v - v * s * Math.max(0, Math.min(k, 4 - k, 1))));
-  };
-  return [f(5), f(3), f(1)];
-}
 
 interface Panel {
   /** Flat (Z, Y, X) index of each output pixel, row-major. */
@@ -160,13 +145,20 @@ export function renderPreview(opts: PreviewOptions): Uint8Array {
   const [low, high] = opts.window ?? autoWindow(image, panels);
   if (!(high > low)) fail('BAD_INPUT', `preview: window [${low}, ${high}] must have high > low`);
   const gap = 4;
-  const width = panels.reduce((a, p) => a + p.width, 0) + gap * (panels.length - 1);
-  const height = Math.max(...panels.map((p) => p.height));
+  const panelsWidth = panels.reduce((a, p) => a + p.width, 0) + gap * (panels.length - 1);
+  const panelsHeight = Math.max(...panels.map((p) => p.height));
+  const ann = opts.annotate;
+  const key = ann === undefined ? null : keyLayout(labels, ann.labelNames, panelsWidth);
+  const header = ann === undefined ? 0 : HEADER_PX;
+  const width = Math.max(panelsWidth, key?.width ?? 0);
+  const height = header + panelsHeight + (key?.height ?? 0);
   const rgba = new Uint8Array(width * height * 4);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255; // opaque black background
+  const boxes: PanelBox[] = [];
   let left = 0;
   for (const p of panels) {
-    const top = (height - p.height) >> 1;
+    const top = header + ((panelsHeight - p.height) >> 1);
+    boxes.push({ left, top, width: p.width, height: p.height });
     for (let py = 0; py < p.height; py++) {
       for (let px = 0; px < p.width; px++) {
         const v = p.index[py * p.width + px] as number;
@@ -188,6 +180,11 @@ export function renderPreview(opts: PreviewOptions): Uint8Array {
       }
     }
     left += p.width + gap;
+  }
+  if (ann !== undefined && key !== null) {
+    const canvas = { rgba, width, height };
+    drawPanelAnnotations(canvas, boxes, [cz, cy, cx], ann.orientation);
+    drawKey(canvas, key, header + panelsHeight);
   }
   return encodePng(rgba, width, height);
 }

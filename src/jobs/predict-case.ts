@@ -8,7 +8,7 @@ import { directInferenceTable, labelNames, mapPrediction } from '../io/labels/in
 import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
 import { StunetError, fail } from '../util/errors.js';
 import { niftiToVolume, volumeToNifti } from '../io/nifti-volume.js';
-import { fromCanonical, toClosestCanonical } from '../io/orientation.js';
+import { fromCanonical, orientationCode, toClosestCanonical } from '../io/orientation.js';
 import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 import { predictVolume, type PredictVolumeOptions, type ProbabilityGrid } from '../inference/predictor.js';
@@ -42,6 +42,8 @@ export interface PredictCaseOptions {
   readonly ttaFeatureBudgetBytes?: number;
   /** Class probabilities (K, Zc, Yc, Xc) on the cropped grid, one z plane at a time. */
   readonly onProbabilities?: (z: number, values: Float32Array, grid: ProbabilityGrid) => void;
+  /** Bytes reading one input image may take (readNifti's maxBytes; the Node CLI: the free memory). */
+  readonly maxImageBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
@@ -120,13 +122,14 @@ function naming<T>(what: string, f: () => T): T {
   }
 }
 
-function readChannel(input: ChannelInput, what: string): NiftiImage {
+function readChannel(input: ChannelInput, what: string, maxBytes: number | undefined): NiftiImage {
   return naming(what, () => {
+    const o = maxBytes === undefined ? {} : { maxBytes };
     const image =
       input instanceof Uint8Array
-        ? readNifti(input)
+        ? readNifti(input, o)
         : 'hdr' in input
-          ? readNifti(input.hdr, input.img)
+          ? readNifti(input.hdr, input.img, o)
           : input;
     require3d(image, what);
     return image;
@@ -189,7 +192,7 @@ export async function predictCase(
       `predict: the model takes ${model.arch.inputChannels} input channel(s), the case has ${channels.length} ` +
         `(${whats.join(', ')}); give one file per channel (nnU-Net's case_0000, case_0001, …)`,
     );
-  const images = channels.map((c, i) => readChannel(c, label(i)));
+  const images = channels.map((c, i) => readChannel(c, label(i), opts.maxImageBytes));
   checkSameGrid(images, whats);
   const defaults = modelDefaults(model);
   const reoriented = opts.reorient ?? defaults.reorient;
@@ -245,6 +248,7 @@ export async function predictCase(
       labels,
       shapeZYX: [Z, Y, X],
       spacingZYX: view.spacingZYX,
+      annotate: { labelNames: names, orientation: orientationCode(work.affine) },
     });
     outputs.push({ name: `${stem}_preview.png`, data: png });
   }
