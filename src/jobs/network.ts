@@ -13,7 +13,8 @@ import { onnxClassHead } from '../inference/head-onnx.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { StuNet } from '../model/stunet.js';
-import type { OnnxSessionOptions } from '../onnx/session.js';
+import { deviceName, type OnnxDevice, type OnnxSessionOptions } from '../onnx/session.js';
+import { fail } from '../util/errors.js';
 import { exportStunetOnnx } from '../onnx/stunet-export.js';
 import type { Runtime } from './runtime.js';
 
@@ -22,6 +23,9 @@ export type PredictBackend = 'ort' | 'wasm' | 'ref';
 
 export interface NetworkRunner {
   run(input: Tensor): Promise<Tensor[]>;
+  /** Where it runs ('cpu', 'cuda:0', 'webgpu'), and why not on the device asked for, if it is not. */
+  readonly device: string;
+  readonly fallback?: string;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,17 @@ export interface RunnerOptions {
   readonly threads?: number;
   /** ORT without its CPU memory arena and memory pattern, sequential: peak RSS near the live tensors. */
   readonly lowMemory?: boolean;
+  /** ORT's device (default cpu); the engine executors run on the CPU only. */
+  readonly device?: OnnxDevice;
+}
+
+/** Refuses a device other than the CPU for our engine (`wasm`, `ref`), which computes on the CPU only. */
+export function checkBackendDevice(backend: PredictBackend, device: OnnxDevice | undefined): void {
+  if (backend !== 'ort' && device !== undefined && device.kind !== 'cpu')
+    fail(
+      'BAD_INPUT',
+      `device ${deviceName(device)} needs backend 'ort' (ONNX Runtime); the ${backend} engine runs on the CPU`,
+    );
 }
 
 /** The network on an engine backend (`ref` or `wasm`), eagerly. */
@@ -41,6 +56,7 @@ function engineRunner(model: LoadedModel, backend: Backend, deepSupervision: boo
   const params = new TensorParams(model.weights);
   return {
     run: (x) => Promise.resolve(net.forward(engine, params, x, { deepSupervision })),
+    device: 'cpu',
     close: () => Promise.resolve(),
   };
 }
@@ -50,20 +66,32 @@ export async function createNetworkRunner(
   runtime: Runtime,
   opts: RunnerOptions,
 ): Promise<NetworkRunner> {
-  if (opts.executor === 'ref') return engineRunner(model, refBackend, opts.deepSupervision);
+  if (opts.executor === 'ref') {
+    checkBackendDevice('ref', opts.device);
+    return engineRunner(model, refBackend, opts.deepSupervision);
+  }
   const exported = exportStunetOnnx(model, { deepSupervision: opts.deepSupervision });
   const sessionOpts: OnnxSessionOptions = {
     ...(opts.threads === undefined ? {} : { intraOpThreads: opts.threads }),
     ...(opts.lowMemory === true
       ? { enableCpuMemArena: false, enableMemPattern: false, executionMode: 'sequential' as const }
       : {}),
+    ...(opts.device === undefined ? {} : { device: opts.device }),
   };
   const session = await runtime.createModelSession(exported, sessionOpts);
-  return { run: (x) => session.run(x), close: () => session.release() };
+  return {
+    run: (x) => session.run(x),
+    device: session.device ?? (opts.device === undefined ? 'cpu' : deviceName(opts.device)),
+    ...(session.fallback === undefined ? {} : { fallback: session.fallback }),
+    close: () => session.release(),
+  };
 }
 
 export interface Predictor {
   readonly network: NetworkFn;
+  /** Where the network runs ('cpu', 'cuda:0', 'webgpu'), and why not on the device asked for. */
+  readonly device: string;
+  readonly fallback?: string;
   close(): Promise<void>;
 }
 
@@ -73,6 +101,8 @@ export interface PredictorNetworkOptions {
   readonly featureHead?: boolean;
   /** ORT without its memory arena: about half the peak, about twice the time per pass (docs/memory.md). */
   readonly lowMemory?: boolean;
+  /** Backend 'ort': ONNX Runtime's device for the network (default cpu; the class head stays on the CPU). */
+  readonly device?: OnnxDevice;
 }
 
 /**
@@ -89,6 +119,7 @@ export async function createPredictorNetwork(
   options: PredictorNetworkOptions = {},
 ): Promise<Predictor> {
   const threads = options.threads;
+  checkBackendDevice(backend, options.device);
   const fm = (options.featureHead ?? true) ? featureModel(model) : null;
   const runModel = fm?.model ?? model;
   const needWasm = backend === 'wasm' || fm !== null;
@@ -101,6 +132,7 @@ export async function createPredictorNetwork(
           deepSupervision: false,
           lowMemory: options.lowMemory ?? false,
           ...(threads === undefined ? {} : { threads }),
+          ...(options.device === undefined ? {} : { device: options.device }),
         });
   const run = (x: Tensor): Promise<Tensor[]> => runner.run(x);
   let head: ClassHead | null = null;
@@ -115,6 +147,8 @@ export async function createPredictorNetwork(
   const network: NetworkFn = head !== null ? Object.assign(run, { classHead: head }) : run;
   return {
     network,
+    device: runner.device,
+    ...(runner.fallback === undefined ? {} : { fallback: runner.fallback }),
     close: async () => {
       await closeHead();
       await runner.close();

@@ -1,10 +1,16 @@
-import { rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor, env, listSupportedBackends } from 'onnxruntime-node';
 import { fail, StunetError } from '../util/errors.js';
 import { formatShape, Tensor } from '../engine/tensor.js';
-import type { OnnxSession, OnnxSessionOptions as OrtSessionOptions, SessionInputs } from './session.js';
+import {
+  deviceName,
+  type OnnxSession,
+  type OnnxSessionOptions as OrtSessionOptions,
+  type SessionInputs,
+} from './session.js';
 
 /**
  * The only module that imports onnxruntime-node: the OnnxSession of src/onnx/session.ts on it. Sessions
@@ -45,57 +51,113 @@ function positiveInt(name: string, v: number | undefined): void {
     fail('BAD_INPUT', `${name} must be a positive integer, got ${v}`);
 }
 
+type OrtProvider = string | { readonly name: string; readonly deviceId?: number };
+
+/** Our session options as ORT's, on `providers`. */
+function ortOptions(
+  options: OrtSessionOptions,
+  providers: readonly OrtProvider[],
+): InferenceSession.SessionOptions {
+  const spin = options.allowSpinning === undefined ? undefined : options.allowSpinning ? '1' : '0';
+  return {
+    executionProviders: providers,
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    logSeverityLevel: options.logSeverityLevel ?? 3,
+    ...(options.enableCpuMemArena === undefined ? {} : { enableCpuMemArena: options.enableCpuMemArena }),
+    ...(options.enableMemPattern === undefined ? {} : { enableMemPattern: options.enableMemPattern }),
+    ...(options.executionMode === undefined ? {} : { executionMode: options.executionMode }),
+    ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
+    ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),
+    ...(spin === undefined
+      ? {}
+      : { extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } } }),
+    ...(options.externalData === undefined
+      ? {}
+      : { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) }),
+  };
+}
+
+/** An ORT session on `model`; a failure becomes a StunetError('RUNTIME') naming the providers asked for. */
+async function open(
+  model: string | Uint8Array,
+  opts: InferenceSession.SessionOptions,
+): Promise<InferenceSession> {
+  const what = typeof model === 'string' ? `load ONNX model '${model}'` : 'load the ONNX model';
+  const names = (opts.executionProviders ?? []).map((p) => (typeof p === 'string' ? p : p.name));
+  const hint = names.some((p) => p !== 'cpu') ? providerHint(names) : '';
+  try {
+    const session =
+      typeof model === 'string'
+        ? await InferenceSession.create(model, opts)
+        : await InferenceSession.create(model, opts);
+    removeEmptyDebugLogAtExit();
+    return session;
+  } catch (e) {
+    throw ortError(what, e, hint);
+  }
+}
+
+/** The first line of an ORT error, without the source location of its ORT_ENFORCE ("… was false. "). */
+function firstLine(e: unknown): string {
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0]?.trim() ?? '';
+  return /was false\. (.+)$/.exec(line)?.[1] ?? line;
+}
+
+/** How to get a device's provider working. */
+function deviceHint(kind: 'cuda' | 'webgpu'): string {
+  return kind === 'cuda'
+    ? '; CUDA needs an NVIDIA GPU, its driver, CUDA 12 and cuDNN 9, and the provider binaries: ' +
+        'npm install onnxruntime-node --onnxruntime-node-install=cuda12'
+    : '; WebGPU needs a GPU with a Vulkan (Linux), Metal (macOS) or Direct3D 12 (Windows) driver';
+}
+
 export class OrtSession implements OnnxSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   private session: InferenceSession | null;
 
-  private constructor(session: InferenceSession) {
+  readonly device: string;
+  readonly fallback?: string;
+
+  private constructor(session: InferenceSession, device: string, fallback?: string) {
     this.session = session;
     this.inputNames = [...session.inputNames];
     this.outputNames = [...session.outputNames];
+    this.device = device;
+    if (fallback !== undefined) this.fallback = fallback;
   }
 
-  /** Loads a model from a .onnx path (side files resolve next to it) or from its bytes. */
+  /**
+   * Loads a model from a .onnx path (side files resolve next to it) or from its bytes. With a `device`
+   * other than the CPU that cannot be used here, the session opens on the CPU with `fallback` saying why
+   * (or fails, with `deviceFallback: false`).
+   */
   static async create(model: string | Uint8Array, options: OrtSessionOptions = {}): Promise<OrtSession> {
     positiveInt('intraOpThreads', options.intraOpThreads);
     positiveInt('interOpThreads', options.interOpThreads);
-    const providers = options.executionProviders ?? ['cpu'];
-    const opts: InferenceSession.SessionOptions = {
-      executionProviders: providers,
-      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-      logSeverityLevel: options.logSeverityLevel ?? 3,
-      ...(options.enableCpuMemArena === undefined ? {} : { enableCpuMemArena: options.enableCpuMemArena }),
-      ...(options.enableMemPattern === undefined ? {} : { enableMemPattern: options.enableMemPattern }),
-      ...(options.executionMode === undefined ? {} : { executionMode: options.executionMode }),
-      ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
-      ...(options.interOpThreads === undefined ? {} : { interOpNumThreads: options.interOpThreads }),
-      ...(options.allowSpinning === undefined
-        ? {}
-        : {
-            extra: {
-              session: {
-                intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
-                inter_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
-              },
-            },
-          }),
-      ...(options.externalData === undefined
-        ? {}
-        : { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) }),
-    };
-    const what = typeof model === 'string' ? `load ONNX model '${model}'` : 'load the ONNX model';
-    const hint = providers.some((p) => p !== 'cpu') ? providerHint(providers) : '';
-    try {
-      const session =
-        typeof model === 'string'
-          ? await InferenceSession.create(model, opts)
-          : await InferenceSession.create(model, opts);
-      removeEmptyDebugLogAtExit();
-      return new OrtSession(session);
-    } catch (e) {
-      throw ortError(what, e, hint);
+    const device = options.device;
+    if (device === undefined || device.kind === 'cpu') {
+      const providers = device === undefined ? (options.executionProviders ?? ['cpu']) : ['cpu'];
+      return new OrtSession(await open(model, ortOptions(options, providers)), providers.join(', '));
     }
+    const name = deviceName(device);
+    const ep = device.kind === 'cuda' ? { name: 'cuda', deviceId: device.index ?? 0 } : { name: device.kind };
+    let why: string;
+    const library = device.kind === 'cuda' ? cudaProviderLibrary() : null;
+    if (!supportedProviders().some((p) => p.name === device.kind)) {
+      why = `this onnxruntime-node build has no ${device.kind} execution provider`;
+    } else if (library !== null && !existsSync(library)) {
+      why = `the CUDA execution provider is not installed: no ${library}`;
+    } else {
+      try {
+        return new OrtSession(await open(model, ortOptions(options, [ep])), name);
+      } catch (e) {
+        why = firstLine(e instanceof StunetError && e.cause !== undefined ? e.cause : e);
+      }
+    }
+    const reason = `device ${name} is not available here (${why})${deviceHint(device.kind)}`;
+    if (options.deviceFallback === false) fail('RUNTIME', `ONNX Runtime: ${reason}`);
+    return new OrtSession(await open(model, ortOptions(options, ['cpu'])), 'cpu', reason);
   }
 
   /**
@@ -173,6 +235,22 @@ export function createOrtSession(
   options: OrtSessionOptions = {},
 ): Promise<OrtSession> {
   return OrtSession.create(model, options);
+}
+
+/**
+ * Where onnxruntime-node loads its CUDA provider from (next to its native binding; the binaries that
+ * `--onnxruntime-node-install=cuda12` downloads), or null where it cannot tell.
+ */
+export function cudaProviderLibrary(): string | null {
+  let index: string;
+  try {
+    index = createRequire(import.meta.url).resolve('onnxruntime-node');
+  } catch {
+    return null;
+  }
+  const file =
+    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return join(dirname(index), '..', 'bin', 'napi-v6', process.platform, process.arch, file);
 }
 
 /** Execution providers this onnxruntime-node build knows; `bundled: false` ones need extra binaries. */

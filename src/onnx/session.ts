@@ -4,6 +4,28 @@
  * onnxruntime-web in a browser. Browser-safe: types only.
  */
 import type { Tensor } from '../engine/tensor.js';
+import { fail } from '../util/errors.js';
+
+/** Where ONNX Runtime runs a model: its CPU, CUDA (GPU `index`) or WebGPU execution provider. */
+export interface OnnxDevice {
+  readonly kind: 'cpu' | 'cuda' | 'webgpu';
+  /** The CUDA device id (default 0). */
+  readonly index?: number;
+}
+
+/** `cpu`, `cuda`, `cuda:N` or `webgpu` (as `--device` takes it). */
+export function parseDevice(text: string): OnnxDevice {
+  const t = text.trim().toLowerCase();
+  if (t === 'cpu' || t === 'webgpu' || t === 'cuda') return { kind: t };
+  const m = /^cuda:(\d{1,3})$/.exec(t);
+  if (m !== null) return { kind: 'cuda', index: Number(m[1]) };
+  fail('BAD_INPUT', `device: use cpu, cuda, cuda:N (N = 0, 1, …) or webgpu, got '${text}'`);
+}
+
+/** 'cpu', 'cuda:0', 'webgpu'. */
+export function deviceName(device: OnnxDevice): string {
+  return device.kind === 'cuda' ? `cuda:${device.index ?? 0}` : device.kind;
+}
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -17,6 +39,16 @@ export interface OnnxSessionOptions {
    * downloads at install time with `--onnxruntime-node-install=cuda12` (or ONNXRUNTIME_NODE_INSTALL=cuda12).
    */
   readonly executionProviders?: readonly string[];
+  /**
+   * The device (default: the CPU); replaces `executionProviders`. Operators the device's provider lacks
+   * run on the CPU, as ORT assigns them.
+   */
+  readonly device?: OnnxDevice;
+  /**
+   * When `device` cannot be used here (its provider not in this build, no GPU, no driver): true (default)
+   * opens the session on the CPU and says why in the session's `fallback`; false fails.
+   */
+  readonly deviceFallback?: boolean;
   /** Default 'all'. */
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
   /**
@@ -49,6 +81,10 @@ export type SessionInputs = Tensor | readonly Tensor[] | Readonly<Record<string,
 export interface OnnxSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The device the session runs on ('cpu', 'cuda:0', 'webgpu'), where the runtime says. */
+  readonly device?: string;
+  /** Why the requested device is not used (the session runs on the CPU instead). */
+  readonly fallback?: string;
   /**
    * Runs the model; returns every output in `outputNames` order. `outputs` may give pre-allocated float32
    * tensors (by output name, of the exact output shape) that the runtime writes into.
