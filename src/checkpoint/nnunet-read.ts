@@ -15,7 +15,8 @@ import { pyToJson } from './py-json.js';
 import { type JsonValue } from '../util/json.js';
 import { PyDict, PyTuple, TorchTensor, type PyValue } from './py-values.js';
 import { tensorToFloat32 } from './tensor.js';
-import { loadPickle, loadTorch } from './torch-load.js';
+import { loadPickle, loadTorchFrom } from './torch-load.js';
+import type { ByteSource } from './zip.js';
 
 export type CheckpointKind = 'nnunet-v1' | 'nnunet-v2';
 
@@ -74,12 +75,12 @@ function v1Stage(
 }
 
 export function loadNnunetV1(
-  modelBytes: Uint8Array,
+  modelBytes: Uint8Array | ByteSource,
   pklBytes: Uint8Array | null,
   source: string | null = null,
 ): LoadedModel {
   const what = source ?? 'v1 checkpoint';
-  const ckpt = loadTorch(modelBytes);
+  const ckpt = loadTorchFrom(modelBytes);
   if (checkpointKind(ckpt, what) !== 'nnunet-v1')
     fail('BAD_INPUT', `${what}: this is an nnU-Net v2 checkpoint, not v1`);
   if (pklBytes === null)
@@ -138,12 +139,12 @@ function parseJson(text: string, what: string): JsonValue {
 }
 
 export function loadNnunetV2(
-  pthBytes: Uint8Array,
+  pthBytes: Uint8Array | ByteSource,
   sidecars: V2Sidecars = {},
   source: string | null = null,
 ): LoadedModel {
   const what = source ?? 'v2 checkpoint';
-  const ckpt = loadTorch(pthBytes);
+  const ckpt = loadTorchFrom(pthBytes);
   if (checkpointKind(ckpt, what) !== 'nnunet-v2')
     fail('BAD_INPUT', `${what}: this is an nnU-Net v1 checkpoint, not v2`);
   const dict = ckpt as PyDict;

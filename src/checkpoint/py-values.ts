@@ -299,14 +299,31 @@ export class NpScalar {
  * share this object. `bytes` is little-endian raw data (a view into the checkpoint buffer when possible).
  */
 export class TorchStorage {
+  private data: Uint8Array;
+
   constructor(
     readonly key: string,
     readonly dtype: TorchDtype,
     readonly location: string,
     readonly numel: number,
     /** Filled later for legacy files, whose storages follow the pickle. */
-    public bytes: Uint8Array,
-  ) {}
+    bytes: Uint8Array,
+    /**
+     * Reads the bytes on each access instead (a checkpoint read from a file piece by piece): storages
+     * nobody asks for, such as the optimizer's momentum buffers, are never read, and none is kept.
+     */
+    private readonly load: (() => Uint8Array) | null = null,
+  ) {
+    this.data = bytes;
+  }
+
+  get bytes(): Uint8Array {
+    return this.load === null ? this.data : this.load();
+  }
+
+  set bytes(b: Uint8Array) {
+    this.data = b;
+  }
 }
 
 /** A strided view into a {@link TorchStorage}: element (i0, i1, …) lives at `storageOffset + Σ ik·stride[k]`. */

@@ -87,7 +87,6 @@ export function loadTorchZip(src: ByteSource, opts: LoadOptions = {}): PyValue {
     if (order !== 'little')
       fail('UNSUPPORTED', `torch checkpoint: byte order '${order}' (only little-endian files are supported)`);
   }
-  const raw = new Map<string, Uint8Array>();
   const storages = new Map<string, TorchStorage>();
   return unpickle(zip.read(pkl.name, { verifyCrc: true }), {
     ...opts,
@@ -95,24 +94,31 @@ export function loadTorchZip(src: ByteSource, opts: LoadOptions = {}): PyValue {
       const ref = parseStorageId(pid);
       const cached = storages.get(`${ref.key}:${ref.dtype}`);
       if (cached !== undefined) return cached;
-      let data = raw.get(ref.key);
-      if (data === undefined) {
-        const name = `${root}data/${ref.key}`;
-        if (!zip.has(name)) fail('BAD_INPUT', `torch checkpoint: storage record '${name}' is missing`);
-        data = zip.read(name);
-        raw.set(ref.key, data);
-      }
+      const name = `${root}data/${ref.key}`;
+      if (!zip.has(name)) fail('BAD_INPUT', `torch checkpoint: storage record '${name}' is missing`);
+      const size = zip.entry(name).uncompressedSize;
       const nbytes = ref.numel * ELEMENT_SIZE[ref.dtype];
-      if (data.length < nbytes)
+      if (size < nbytes)
         fail(
           'BAD_INPUT',
-          `torch checkpoint: storage '${ref.key}' has ${data.length} bytes, needs ${nbytes} for ${ref.numel} × ${ref.dtype}`,
+          `torch checkpoint: storage '${ref.key}' has ${size} bytes, needs ${nbytes} for ${ref.numel} × ${ref.dtype}`,
         );
-      const s = new TorchStorage(ref.key, ref.dtype, ref.location, ref.numel, data.subarray(0, nbytes));
+      // Read when a tensor's values are asked for (views of in-memory bytes cost nothing; from a file,
+      // only the storages used are ever read, and each read is let go after use).
+      const s = new TorchStorage(ref.key, ref.dtype, ref.location, ref.numel, new Uint8Array(0), () =>
+        zip.read(name).subarray(0, nbytes),
+      );
       storages.set(`${ref.key}:${ref.dtype}`, s);
       return s;
     },
   });
+}
+
+/** torch.load of bytes in memory or of a byte source (a file read piece by piece; zip format only). */
+export function loadTorchFrom(src: Uint8Array | ByteSource, opts: LoadOptions = {}): PyValue {
+  if (src instanceof Uint8Array) return loadTorch(src, opts);
+  if (src.size >= 4 && isZip(src.read(0, 4))) return loadTorchZip(src, opts);
+  return loadTorchLegacy(src.read(0, src.size), opts);
 }
 
 /** The pre-1.6 format: several pickles back to back, then the raw storages. */

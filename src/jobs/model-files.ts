@@ -6,8 +6,8 @@
  */
 import { checkpointKind, loadNnunetV1, loadNnunetV2 } from '../checkpoint/nnunet-read.js';
 import { toTorchV1, toTorchV2 } from '../checkpoint/nnunet-write.js';
-import { loadTorch } from '../checkpoint/torch-load.js';
-import { isZip } from '../checkpoint/zip.js';
+import { loadTorchFrom } from '../checkpoint/torch-load.js';
+import { isZip, type ByteSource } from '../checkpoint/zip.js';
 import { loadStunetOnnx } from '../onnx/stunet-import.js';
 import { fail } from '../util/errors.js';
 import type { LoadedModel } from '../model/loaded-model.js';
@@ -19,6 +19,20 @@ export interface ModelSourceOptions {
   readonly plans?: string;
 }
 
+/**
+ * A checkpoint as a byte source over the store: the file is read piece by piece (the zip directory, the
+ * pickle, then each weight when it is converted), never whole: a released L (3.5 GB) or H (11.7 GB,
+ * momentum buffers included) needs the memory of its float32 weights only.
+ */
+export function storeByteSource(store: FileStore, path: string, what = 'checkpoint'): ByteSource {
+  const size = store.size(path);
+  if (size < 0) {
+    store.read(path, what); // the store's own error: missing, or a folder
+    fail('NOT_FOUND', `${what} '${path}' does not exist`);
+  }
+  return { size, read: (offset, length) => store.readRange(path, offset, length, what) };
+}
+
 function loadV2(store: FileStore, path: string, opts: ModelSourceOptions): LoadedModel {
   const dir = store.dirname(path);
   const near = (name: string): string | null =>
@@ -26,7 +40,7 @@ function loadV2(store: FileStore, path: string, opts: ModelSourceOptions): Loade
   const plansPath = opts.plans ?? near('plans.json');
   const datasetPath = near('dataset.json');
   return loadNnunetV2(
-    store.read(path, 'checkpoint'),
+    storeByteSource(store, path),
     {
       plansJson: plansPath === null ? null : readText(store, plansPath, 'plans'),
       datasetJson: datasetPath === null ? null : readText(store, datasetPath, 'dataset.json'),
@@ -42,7 +56,7 @@ function loadV1(store: FileStore, path: string): LoadedModel {
       'NOT_FOUND',
       `v1 checkpoint '${path}' needs its plans file '${pkl}' (nnU-Net v1 keeps the pool sizes there)`,
     );
-  return loadNnunetV1(store.read(path, 'checkpoint'), store.read(pkl, 'plans file'), path);
+  return loadNnunetV1(storeByteSource(store, path), store.read(pkl, 'plans file'), path);
 }
 
 /** The final checkpoint of a fold folder: ours (checkpoint_final/), nnU-Net v2's or v1's; null without one. */
@@ -111,13 +125,14 @@ export function loadModelFromStore(
       path,
     );
   }
-  const bytes = store.read(path, 'model');
-  if (!isZip(bytes) && bytes[0] !== 0x80)
+  const src = storeByteSource(store, path, 'model');
+  const head = src.read(0, Math.min(4, src.size));
+  if (!isZip(head) && head[0] !== 0x80)
     fail('BAD_INPUT', `'${path}' is not a PyTorch checkpoint, a model folder or a model.json`);
   if (path.endsWith('.model')) return loadV1(store, path);
   if (path.endsWith('.pth') || path.endsWith('.pt')) return loadV2(store, path, opts);
   // Unknown extension: decide by content.
-  return checkpointKind(loadTorch(bytes), path) === 'nnunet-v1'
+  return checkpointKind(loadTorchFrom(src), path) === 'nnunet-v1'
     ? loadV1(store, path)
     : loadV2(store, path, opts);
 }

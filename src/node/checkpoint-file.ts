@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { StunetError, fail } from '../util/errors.js';
+import { StunetError } from '../util/errors.js';
+import { readRange } from './fs.js';
 import type { SaveValue } from '../checkpoint/pickle-writer.js';
 import type { PyValue } from '../checkpoint/py-values.js';
 import { loadTorchLegacy, loadTorchZip, type LoadOptions } from '../checkpoint/torch-load.js';
@@ -8,28 +9,14 @@ import { saveTorchChunks, type SaveTorchOptions } from '../checkpoint/torch-save
 import type { ByteSource } from '../checkpoint/zip.js';
 
 /**
- * File-system entry points. A zip checkpoint is read through the file handle record by record, so files
- * larger than one Node buffer (STU-Net huge is ~5.6 GB of float32) load; every storage is still read into
- * memory before the handle closes.
+ * File-system entry points. A zip checkpoint is read piece by piece by positioned reads (the directory,
+ * the pickle, then each storage when its values are asked for): files larger than one Node buffer
+ * (STU-Net huge: 11.7 GB with its momentum buffers) load, and storages nobody uses are never read.
  */
 
-function fileSource(fd: number, path: string): ByteSource {
-  const size = fstatSync(fd).size;
-  return {
-    size,
-    read(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > size)
-        fail('BAD_INPUT', `truncated zip: need bytes ${offset}..${offset + length}, ${path} has ${size}`);
-      const out = new Uint8Array(length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, out, got, Math.min(length - got, 1 << 30), offset + got);
-        if (n === 0) fail('BAD_INPUT', `${path}: file shrank while reading`);
-        got += n;
-      }
-      return out;
-    },
-  };
+/** The file as a byte source: each read opens, reads at the offset and closes (usable after any return). */
+function fileSource(path: string, size: number): ByteSource {
+  return { size, read: (offset, length) => readRange(path, offset, length, 'checkpoint') };
 }
 
 function openOrFail(path: string, flags: string): number {
@@ -48,14 +35,16 @@ function openOrFail(path: string, flags: string): number {
 /** torch.load(path): zip checkpoints of any size, legacy ones up to Node's 2 GB buffer limit. */
 export function loadTorchFile(path: string, opts: LoadOptions = {}): PyValue {
   const fd = openOrFail(path, 'r');
+  let size: number;
+  const head = new Uint8Array(4);
   try {
-    const head = new Uint8Array(4);
+    size = fstatSync(fd).size;
     readSync(fd, head, 0, 4, 0);
-    const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
-    if (isZip) return loadTorchZip(fileSource(fd, path), opts);
   } finally {
     closeSync(fd);
   }
+  const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+  if (isZip) return loadTorchZip(fileSource(path, size), opts);
   return loadTorchLegacy(readFileSync(path), opts);
 }
 
