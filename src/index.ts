@@ -31,7 +31,13 @@ export {
 
 // Images and arrays
 export * as nifti from './io/nifti.js';
-export { readNifti, writeNifti, type NiftiImage } from './io/nifti.js';
+export {
+  DEFAULT_NIFTI_MAX_BYTES,
+  readNifti,
+  writeNifti,
+  type NiftiImage,
+  type ReadNiftiOptions,
+} from './io/nifti.js';
 export { createNifti, niftiToVolume, volumeToNifti } from './io/nifti-volume.js';
 export type { Volume } from './io/volume.js';
 export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
@@ -57,6 +63,13 @@ export { toTorchV1, toTorchV2 } from './checkpoint/nnunet-write.js';
 // ONNX: export (tracer) and the session interface a host implements
 export * as onnx from './onnx/index.js';
 export { exportStunetOnnx } from './onnx/stunet-export.js';
+export {
+  deviceName,
+  parseDevice,
+  type OnnxDevice,
+  type OnnxSession,
+  type OnnxSessionOptions,
+} from './onnx/session.js';
 
 // Pipeline stages
 export * as preprocessing from './preprocessing/index.js';
@@ -75,6 +88,7 @@ export { generatePhantom } from './demo/phantom.js';
 // Jobs: orchestration over a host's Runtime (called by the CLI, the browser app, the queue worker)
 export { engineRuntime, type Runtime } from './jobs/runtime.js';
 export {
+  checkBackendDevice,
   createNetworkRunner,
   createPredictorNetwork,
   type Executor,

@@ -6,6 +6,7 @@ import { registerConvert } from './convert.js';
 import { installInterruptHandler, Interrupted } from './interrupt.js';
 import { registerDataset } from './dataset.js';
 import { registerDemo } from './demo.js';
+import { registerDoctor } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
@@ -45,6 +46,7 @@ registerPlan(program);
 registerPreprocess(program);
 registerTrain(program);
 registerEvaluate(program);
+registerDoctor(program);
 
 // Commander reports a missing required option before an unknown one, so a typo such as `--inptu` read
 // "required option '-i' not specified". Unknown options are named first, with the closest known one.

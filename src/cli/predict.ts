@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import { createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
+import { checkBackendDevice, createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
+import { parseDevice } from '../onnx/session.js';
+import { availableMemoryBytes } from '../node/memory.js';
 import { loadModelFrom } from '../node/model-source.js';
 import { nodeStore } from '../node/file-store.js';
 import { predictPaths, type NodePredictOptions } from '../node/predict-files.js';
@@ -20,6 +22,7 @@ interface PredictCliOptions {
   mode?: string;
   threads?: string;
   backend: string;
+  device: string;
   perClass?: boolean;
   statistics?: boolean;
   preview?: boolean;
@@ -108,6 +111,11 @@ export function registerPredict(program: Command): void {
       'executor: ONNX Runtime, the wasm engine, or the reference engine',
       'ort',
     )
+    .option(
+      '--device <cpu|cuda[:N]|webgpu>',
+      "where ONNX Runtime runs the network (backend 'ort'); falls back to the CPU with a warning when it is not there",
+      'cpu',
+    )
     .option('--threads <n>', 'compute threads (default: all cores)')
     .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
     .option('--statistics', 'write volume (mL) and mean intensity per class (<stem>_statistics.json)')
@@ -125,13 +133,18 @@ export function registerPredict(program: Command): void {
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
     .action(async (o: PredictCliOptions) => {
       const opts = parseOptions(o);
+      const device = parseDevice(o.device);
+      checkBackendDevice(opts.backend, device);
       const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
       const { backend, threads, ...caseOpts } = opts;
-      const predictor = await createPredictorNetwork(
-        model,
-        backend,
-        nodeRuntime,
-        threads === undefined ? {} : { threads },
+      const predictor = await createPredictorNetwork(model, backend, nodeRuntime, {
+        device,
+        ...(threads === undefined ? {} : { threads }),
+      });
+      if (predictor.fallback !== undefined)
+        console.warn(`warning: ${predictor.fallback}; running on the CPU`);
+      console.log(
+        `device: ${predictor.device} (${backend === 'ort' ? 'ONNX Runtime' : `${backend} engine`})`,
       );
       const progress = consoleProgress(process.stderr);
       try {
@@ -140,6 +153,7 @@ export function registerPredict(program: Command): void {
         await interruptible(hint, (signal) =>
           predictPaths(input, o.output, model, predictor.network, {
             ...caseOpts,
+            maxImageBytes: availableMemoryBytes(),
             signal,
             onProgress: progress,
             onCaseStart: (input, i, n) => {

@@ -8,11 +8,20 @@ export { nodeRuntime } from './runtime.js';
 export { createNodeWasmBackend, nodeThreadPool } from './wasm-pool.js';
 export {
   createOrtSession,
+  cudaProviderLibrary,
   ortVersion,
   OrtSession,
   supportedProviders,
   type OrtSessionOptions,
 } from '../onnx/session-node.js';
+export { availableMemoryBytes, memoryLimitBytes } from './memory.js';
+export {
+  doctorReport,
+  formatDoctorReport,
+  wasmSimdSupport,
+  type DoctorReport,
+  type DoctorOptions,
+} from './doctor.js';
 export { readOnnxFileInfo, type OnnxFileInfo } from './onnx-file-info.js';
 export { exportOnnxToFile, saveOnnx, type SavedOnnx } from './onnx-save.js';
 export { loadTorchFile, saveTorchFile } from './checkpoint-file.js';

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'fflate';
 import { DEFAULT_NIFTI_MAX_BYTES, readNifti, writeNifti } from '../../src/io/nifti.js';
@@ -6,6 +9,8 @@ import { createNifti } from '../../src/io/nifti-volume.js';
 import { mat4 } from '../../src/io/geometry.js';
 import { availableMemoryBytes } from '../../src/node/memory.js';
 import { StunetError } from '../../src/util/errors.js';
+import { runCli, tempDir } from '../cli/cli-helpers.js';
+import { fixturePath } from '../helpers.js';
 
 const identity = mat4([
   [1, 0, 0, 0],
@@ -169,4 +174,32 @@ test('big-endian voxels inflated from gzip are swapped in place and read right',
   const image = readNifti(gzipSync(be));
   assert.equal(image.header.littleEndian, false);
   assert.deepEqual(Array.from(image.data), Array.from(raw));
+});
+
+test('stunet predict refuses a bomb from its header with the bytes needed and those available here', () => {
+  const dir = tempDir();
+  const input = join(dir, 'bomb.nii.gz');
+  // 64 GiB declared: 320 GiB to read, more than any machine this runs on has free
+  writeFileSync(input, bomb(header([4096, 4096, 4096], 'uint8'), 96));
+  const t0 = performance.now();
+  const r = runCli([
+    'predict',
+    '-i',
+    input,
+    '-o',
+    join(dir, 'seg.nii.gz'),
+    '-m',
+    fixturePath('stunet-forward', 'T1.model'),
+  ]);
+  assert.equal(r.status, 1, r.stdout);
+  const m = NEEDS.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  const voxels = 4096 ** 3;
+  assert.equal(Number(m[1]), 352 + 5 * voxels);
+  // the CLI passes the machine's available memory, not the default
+  assert.notEqual(Number(m[2]), DEFAULT_NIFTI_MAX_BYTES);
+  assert.ok(Number(m[2]) > 0 && Number(m[2]) <= totalmem());
+  assert.match(r.stderr, /^error: .*bomb\.nii\.gz.*the \.nii\.gz declares 4096×4096×4096 uint8 voxels/m);
+  assert.ok(performance.now() - t0 < 30_000);
+  assert.deepEqual(readdirSync(dir), ['bomb.nii.gz']);
 });
