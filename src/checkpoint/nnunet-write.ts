@@ -138,14 +138,53 @@ export interface TorchV1Files {
   readonly plansSynthesized: boolean;
 }
 
-export function toTorchV1(m: LoadedModel): TorchV1Files {
+export interface TorchV1Options {
+  /**
+   * SGD momentum buffers by official key, saved as `optimizer_state_dict` as the official trainer writes
+   * it (the released checkpoints carry them: half of an 11.7 GB H). Default: none (a fresh optimizer).
+   */
+  readonly momentum?: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
+}
+
+/** v1 SGD state: {state: {index: {momentum_buffer}}, param_groups: [{…, params: [0…n−1]}]}. */
+function v1OptimizerState(m: LoadedModel, momentum: NonNullable<TorchV1Options['momentum']>): PyDict {
+  const specs = new StuNet(m.arch).parameterSpecs();
+  const state = new PyDict<SaveValue>(false);
+  specs.forEach((spec, i) => {
+    const t = momentum.get(spec.name);
+    if (t === undefined) fail('NOT_FOUND', `momentum has no buffer for '${spec.name}'`);
+    const buffer = { dtype: 'float32' as const, shape: t.shape, data: t.data };
+    state.set(i, PyDict.ordered<SaveValue>([['momentum_buffer', buffer]]));
+  });
+  const group = PyDict.ordered<SaveValue>([
+    ['lr', new PyFloat(0.01)],
+    ['momentum', new PyFloat(0.99)],
+    ['dampening', 0],
+    ['weight_decay', new PyFloat(3e-5)],
+    ['nesterov', true],
+    ['params', specs.map((_, i) => i)],
+  ]);
+  return PyDict.ordered<SaveValue>([
+    ['state', state],
+    ['param_groups', [group]],
+  ]);
+}
+
+/**
+ * The v1 `.model` as a value to save (stream it with saveTorchChunks for multi-GB models) and its
+ * `.model.pkl` bytes.
+ */
+export function torchV1Value(
+  m: LoadedModel,
+  opts: TorchV1Options = {},
+): { value: SaveValue; pkl: Uint8Array; plansSynthesized: boolean } {
   const own = m.meta.origin === 'nnunet-v1' && m.meta.plans !== null;
   const plans = own ? (m.meta.plans as JsonValue) : minimalV1Plans(m);
   const stage = own && m.meta.configuration !== null ? Number(m.meta.configuration) : 0;
   const ckpt = PyDict.ordered<SaveValue>([
     ['epoch', 0],
     ['state_dict', stateDict(m)],
-    ['optimizer_state_dict', null],
+    ['optimizer_state_dict', opts.momentum === undefined ? null : v1OptimizerState(m, opts.momentum)],
     ['lr_scheduler_state_dict', null],
     ['plot_stuff', new PyTuple<SaveValue>([[], [], [], []])],
   ]);
@@ -156,7 +195,12 @@ export function toTorchV1(m: LoadedModel): TorchV1Files {
     ['name', trainerName(m)],
     ['plans', jsonToPy(plans, true)],
   ]);
-  return { model: saveTorch(ckpt), pkl: Pickler.dumps(info), plansSynthesized: !own };
+  return { value: ckpt, pkl: Pickler.dumps(info), plansSynthesized: !own };
+}
+
+export function toTorchV1(m: LoadedModel, opts: TorchV1Options = {}): TorchV1Files {
+  const { value, pkl, plansSynthesized } = torchV1Value(m, opts);
+  return { model: saveTorch(value), pkl, plansSynthesized };
 }
 
 export interface TorchV2Files {
