@@ -89,69 +89,21 @@ export interface DoctorOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-// (module (func (result v128) (v128.const i32x4 0 0 0 0)))
-const SIMD_MODULE = new Uint8Array([
-  0,
-  97,
-  115,
-  109,
-  1,
-  0,
-  0,
-  0,
-  1,
-  5,
-  1,
-  96,
-  0,
-  1,
-  123,
-  3,
-  2,
-  1,
-  0,
-  10,
-  22,
-  1,
-  20,
-  0,
-  253,
-  12,
-  ...new Array<number>(16).fill(0),
-  11,
-]);
-// (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
-const RELAXED_SIMD_MODULE = new Uint8Array([
-  0,
-  97,
-  115,
-  109,
-  1,
-  0,
-  0,
-  0,
-  1,
-  5,
-  1,
-  96,
-  0,
-  1,
-  123,
-  3,
-  2,
-  1,
-  0,
-  10,
-  61,
-  1,
-  59,
-  0,
-  ...[0, 1, 2].flatMap(() => [253, 12, ...new Array<number>(16).fill(0)]),
-  253,
-  133,
-  2,
-  11,
-]);
+/** A module of one function `() → v128` with `body` (magic, version, type, function and code sections). */
+function v128Module(body: readonly number[]): Uint8Array {
+  const code = [0x00, ...body, 0x0b]; // no locals, the body, end
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b], // one type: () → v128
+    ...[0x03, 0x02, 0x01, 0x00], // one function of that type
+    ...[0x0a, code.length + 2, 0x01, code.length, ...code],
+  ]);
+}
+
+const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
+const SIMD_MODULE = v128Module(V128_ZERO);
+// f32x4.relaxed_madd (0xfd 0x105) of three zero vectors: what the relaxed wasm kernels use
+const RELAXED_SIMD_MODULE = v128Module([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02]);
 
 /** Whether this JavaScript engine validates a SIMD128 and a relaxed-SIMD module. */
 export function wasmSimdSupport(): { simd128: boolean; relaxedSimd: boolean } {

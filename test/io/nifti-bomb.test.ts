@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'fflate';
 import { DEFAULT_NIFTI_MAX_BYTES, readNifti, writeNifti } from '../../src/io/nifti.js';
 import { createNifti } from '../../src/io/nifti-volume.js';
+import { concatChunks } from '../../src/onnx/export.js';
 import { mat4 } from '../../src/io/geometry.js';
 import { availableMemoryBytes } from '../../src/node/memory.js';
 import { StunetError } from '../../src/util/errors.js';
@@ -34,22 +35,12 @@ function header(
   return h;
 }
 
-const concat = (parts: readonly Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
-
 const MEMBER = 64 * 2 ** 20;
 const zerosMember = gzipSync(new Uint8Array(MEMBER), { level: 9 });
 
 /** A multi-member .nii.gz: `head` then `members` × 64 MiB of zeros, a few MB compressed. */
 function bomb(head: Uint8Array, members: number): Uint8Array {
-  return concat([gzipSync(head), ...Array.from({ length: members }, () => zerosMember)]);
+  return concatChunks([gzipSync(head), ...Array.from({ length: members }, () => zerosMember)]);
 }
 
 /** Runs `f`, returning its error, the seconds it took and how far ArrayBuffer memory grew meanwhile. */
@@ -70,7 +61,7 @@ function measure(f: () => unknown): { error: unknown; seconds: number; grewBytes
 const NEEDS = /needs (\d+) bytes .* but only (\d+) bytes .* are available/;
 
 test('a tiny .nii.gz declaring 4096³ float32 is refused from its header: needed vs available bytes', () => {
-  const file = gzipSync(concat([header([4096, 4096, 4096], 'float32'), new Uint8Array(1024)]));
+  const file = gzipSync(concatChunks([header([4096, 4096, 4096], 'float32'), new Uint8Array(1024)]));
   assert.ok(file.length < 2000);
   const r = measure(() => readNifti(file));
   assert.ok(r.error instanceof StunetError && r.error.code === 'BAD_INPUT', String(r.error));
@@ -115,7 +106,7 @@ test('a bomb under a header that declares a small image: only the declared bytes
 });
 
 test('a header declaring more than deflate can expand the file to is refused, whatever the memory', () => {
-  const file = gzipSync(concat([header([1024, 1024, 1024], 'uint8'), new Uint8Array(4096)]));
+  const file = gzipSync(concatChunks([header([1024, 1024, 1024], 'uint8'), new Uint8Array(4096)]));
   const r = measure(() => readNifti(file, { maxBytes: Infinity }));
   assert.ok(r.error instanceof StunetError, String(r.error));
   assert.match(
@@ -126,7 +117,7 @@ test('a header declaring more than deflate can expand the file to is refused, wh
 });
 
 test('an uncompressed .nii declaring more than it holds is refused as truncated, nothing allocated', () => {
-  const file = concat([header([4096, 4096, 4096], 'float32'), new Uint8Array(1024)]);
+  const file = concatChunks([header([4096, 4096, 4096], 'float32'), new Uint8Array(1024)]);
   const r = measure(() => readNifti(file, { maxBytes: Infinity }));
   assert.ok(r.error instanceof StunetError, String(r.error));
   assert.match(
