@@ -6,6 +6,7 @@ import { labelNames, type LabelSystem } from '../io/labels/index.js';
 import { absentLabels, evaluateFolders, datasetLabelNames } from '../jobs/evaluate.js';
 import { nodeStore } from '../node/file-store.js';
 import { writeAtomic } from '../node/fs.js';
+import { availableMemoryBytes } from '../node/memory.js';
 import { parseIntList } from './args.js';
 
 interface EvaluateOptions {
@@ -102,6 +103,7 @@ export function registerEvaluate(program: Command): void {
         ...(ignoreLabel === undefined ? {} : { ignoreLabel }),
         ...(nsdToleranceMm === undefined ? {} : { nsdToleranceMm }),
         ...(o.map === undefined ? {} : { map: o.map }),
+        maxImageBytes: availableMemoryBytes(),
         onCase: (c, i, n) => {
           const nsd =
             nsdToleranceMm === undefined ? '' : `  NSD@${nsdToleranceMm}mm ${fmt(caseMean(c, 'NSD'))}`;

@@ -120,6 +120,8 @@ export interface EvaluateFoldersOptions {
   /** A direct-inference dataset key (see directInferenceDatasets): predictions are 104-class STU-Net
    * maps and both maps are mapped into the dataset's label space, as STU-Net's direct_inference.py. */
   readonly map?: string;
+  /** Bytes reading one image may take (readNifti's maxBytes; the Node CLI: the free memory). */
+  readonly maxImageBytes?: number;
   /** Called after each case. */
   readonly onCase?: (result: CaseResult, index: number, total: number) => void;
 }
@@ -131,8 +133,8 @@ export interface EvaluateFoldersResult {
   readonly labelNames?: readonly string[];
 }
 
-function readLabelImage(store: FileStore, path: string, what: string): NiftiImage {
-  const image = readNifti(store.read(path, what));
+function readLabelImage(store: FileStore, path: string, what: string, maxBytes?: number): NiftiImage {
+  const image = readNifti(store.read(path, what), maxBytes === undefined ? {} : { maxBytes });
   require3d(image, `${what} '${path}'`);
   return image;
 }
@@ -142,10 +144,11 @@ export function labelsInReferences(
   store: FileStore,
   pairs: readonly CasePair[],
   ignoreLabel?: number,
+  maxImageBytes?: number,
 ): number[] {
   const seen = new Set<number>();
   for (const p of pairs) {
-    const data = readLabelImage(store, p.referenceFile, 'reference').data;
+    const data = readLabelImage(store, p.referenceFile, 'reference', maxImageBytes).data;
     let last = NaN;
     for (const v of data) {
       if (v === last) continue; // runs of one label are the norm
@@ -186,13 +189,15 @@ export function evaluateFolders(
   const pairs = pairCases(store, predDir, refDir);
   const labelsOrRegions =
     options.labelsOrRegions ??
-    (table !== undefined ? table.map((e) => e.label) : labelsInReferences(store, pairs, ignoreLabel));
+    (table !== undefined
+      ? table.map((e) => e.label)
+      : labelsInReferences(store, pairs, ignoreLabel, options.maxImageBytes));
   if (labelsOrRegions.length === 0)
     fail('BAD_INPUT', 'evaluate: the references contain no foreground label; pass --labels to choose some');
   const cases: CaseResult[] = [];
   pairs.forEach((p, index) => {
-    const ref = readLabelImage(store, p.referenceFile, 'reference');
-    const pred = readLabelImage(store, p.predictionFile, 'prediction');
+    const ref = readLabelImage(store, p.referenceFile, 'reference', options.maxImageBytes);
+    const pred = readLabelImage(store, p.predictionFile, 'prediction', options.maxImageBytes);
     checkSameGeometry(pred, ref, p.predictionFile, p.referenceFile);
     const { volume, spacingZYX } = niftiToVolume(ref);
     const [, z, y, x] = volume.shape;

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { gzipSync } from 'fflate';
 import { DEFAULT_NIFTI_MAX_BYTES, readNifti, writeNifti } from '../../src/io/nifti.js';
 import { createNifti } from '../../src/io/nifti-volume.js';
+import { evaluateFolders } from '../../src/jobs/evaluate.js';
+import { MemoryStore } from '../../src/jobs/store.js';
 import { concatChunks } from '../../src/onnx/export.js';
 import { mat4 } from '../../src/io/geometry.js';
 import { availableMemoryBytes } from '../../src/node/memory.js';
@@ -193,4 +195,17 @@ test('stunet predict refuses a bomb from its header with the bytes needed and th
   assert.match(r.stderr, /^error: .*bomb\.nii\.gz.*the \.nii\.gz declares 4096×4096×4096 uint8 voxels/m);
   assert.ok(performance.now() - t0 < 30_000);
   assert.deepEqual(readdirSync(dir), ['bomb.nii.gz']);
+});
+
+test('evaluate passes its image limit to every read: a bomb among the references is refused', () => {
+  const small = writeNifti(createNifti({ raw: new Uint8Array(8), dims: [2, 2, 2], affine: identity }));
+  const huge = gzipSync(concatChunks([header([4096, 4096, 4096], 'uint8'), new Uint8Array(1024)]));
+  const store = new MemoryStore([
+    ['pred/a.nii.gz', small],
+    ['ref/a.nii.gz', huge],
+  ]);
+  assert.throws(() => evaluateFolders(store, 'pred', 'ref', { maxImageBytes: 123456789 }), {
+    code: 'BAD_INPUT',
+    message: /needs \d+ bytes .* but only 123456789 bytes .* are available/,
+  });
 });
