@@ -112,15 +112,18 @@ export function parseModelArchitecture(modelJson: string): StunetArchitecture {
 
 export function parseModel(
   modelJson: string,
-  weightsBytes: Uint8Array,
+  /** null: the architecture and meta only (no weights). */
+  weightsBytes: Uint8Array | null,
   source: string | null = null,
 ): LoadedModel {
   const doc = readModelJson(modelJson);
   const arch = readArchitecture(doc['architecture']);
-  const file = readSafetensors(weightsBytes);
   const weights = new Map<string, Tensor>();
-  for (const [k, t] of file.tensors) weights.set(k, new Tensor(t.shape, tensorToFloat32(t)));
-  checkWeightsMatch(arch, new Map([...weights].map(([k, t]) => [k, t.shape])));
+  if (weightsBytes !== null) {
+    const file = readSafetensors(weightsBytes);
+    for (const [k, t] of file.tensors) weights.set(k, new Tensor(t.shape, tensorToFloat32(t)));
+    checkWeightsMatch(arch, new Map([...weights].map(([k, t]) => [k, t.shape])));
+  }
   const metaIn = isRecord(doc['meta']) ? (doc['meta'] as Partial<ModelMeta>) : {};
   const meta: ModelMeta = {
     ...defaultMeta(metaIn.origin ?? 'stunet'),

@@ -32,6 +32,36 @@ export function checkpointKind(ckpt: PyValue, what: string): CheckpointKind {
   );
 }
 
+/** Options of the checkpoint readers. */
+export interface ReadOptions {
+  /**
+   * false: read the architecture and meta only (tensor shapes come from the pickle; no weight is read —
+   * what `predict` needs to say how much memory it will take before loading 5 GB of weights).
+   */
+  readonly weights?: boolean;
+}
+
+/** Shapes by stripped key, from the state dict's tensors (their data is not read). */
+function stateDictShapes(sd: PyValue, what: string): Map<string, readonly number[]> {
+  if (!(sd instanceof PyDict)) fail('BAD_INPUT', `${what}: state dict is not a dict`);
+  const out = new Map<string, readonly number[]>();
+  for (const [k, v] of sd)
+    if (typeof k === 'string' && v instanceof TorchTensor && v.dtype !== 'int64' && v.dtype !== 'bool')
+      out.set(stripWrapperPrefix(k), v.shape);
+  return out;
+}
+
+/** Weights and their shapes, or the shapes alone with no weights when `opts.weights` is false. */
+function readWeights(
+  sd: PyValue,
+  what: string,
+  opts: ReadOptions,
+): { weights: Map<string, Tensor>; shapes: Map<string, readonly number[]> } {
+  if (opts.weights === false) return { weights: new Map(), shapes: stateDictShapes(sd, what) };
+  const weights = weightsFromStateDict(sd, what);
+  return { weights, shapes: shapesOf(weights) };
+}
+
 /** float32 weights by stripped key; fp16/bf16/fp64 checkpoints are widened/narrowed to float32. */
 export function weightsFromStateDict(sd: PyValue, what: string): Map<string, Tensor> {
   if (!(sd instanceof PyDict)) fail('BAD_INPUT', `${what}: state dict is not a dict`);
@@ -78,6 +108,7 @@ export function loadNnunetV1(
   modelBytes: Uint8Array | ByteSource,
   pklBytes: Uint8Array | null,
   source: string | null = null,
+  opts: ReadOptions = {},
 ): LoadedModel {
   const what = source ?? 'v1 checkpoint';
   const ckpt = loadTorchFrom(modelBytes);
@@ -92,8 +123,8 @@ export function loadNnunetV1(
   const plans = jsonAt(info, ['plans'], `${what}.pkl`);
   const init = (info as { init?: JsonValue }).init ?? null;
   const { stage, pools, patch } = v1Stage(plans, init, `${what}.pkl`);
-  const weights = weightsFromStateDict((ckpt as PyDict).require('state_dict'), what);
-  const arch = inferArchitecture(shapesOf(weights), pools);
+  const { weights, shapes } = readWeights((ckpt as PyDict).require('state_dict'), what, opts);
+  const arch = inferArchitecture(shapes, pools);
   const name = (info as { name?: JsonValue }).name;
   const meta: ModelMeta = {
     ...defaultMeta('nnunet-v1'),
@@ -142,6 +173,7 @@ export function loadNnunetV2(
   pthBytes: Uint8Array | ByteSource,
   sidecars: V2Sidecars = {},
   source: string | null = null,
+  opts: ReadOptions = {},
 ): LoadedModel {
   const what = source ?? 'v2 checkpoint';
   const ckpt = loadTorchFrom(pthBytes);
@@ -164,8 +196,8 @@ export function loadNnunetV2(
   const configuration = typeof configurationValue === 'string' ? configurationValue : '3d_fullres';
   const config = v2Configuration(plans, configuration, 'plans');
   const allPools = asIntMatrix(config['pool_op_kernel_sizes'] ?? null, 'plans: pool_op_kernel_sizes');
-  const weights = weightsFromStateDict(dict.require('network_weights'), what);
-  const arch = inferArchitecture(shapesOf(weights), allPools.slice(1));
+  const { weights, shapes } = readWeights(dict.require('network_weights'), what, opts);
+  const arch = inferArchitecture(shapes, allPools.slice(1));
   const mirror = dict.get('inference_allowed_mirroring_axes');
   const trainer = dict.get('trainer_name');
   const patch = config['patch_size'];

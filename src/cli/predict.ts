@@ -6,7 +6,13 @@ import { parseDevice } from '../onnx/session.js';
 import { availableMemoryBytes } from '../node/memory.js';
 import { loadModelFrom } from '../node/model-source.js';
 import { nodeStore } from '../node/file-store.js';
-import { predictPaths, type NodePredictOptions } from '../node/predict-files.js';
+import {
+  DEFAULT_RING_MEMORY_BYTES,
+  largestInput,
+  predictPaths,
+  type NodePredictOptions,
+} from '../node/predict-files.js';
+import { checkPredictMemory, describePredictMemory, predictMemory } from '../jobs/predict-memory.js';
 import { nodeRuntime } from '../node/runtime.js';
 import { consoleProgress } from '../util/progress.js';
 import { interruptible } from './interrupt.js';
@@ -30,6 +36,7 @@ interface PredictCliOptions {
   saveProbabilities?: boolean;
   map?: string;
   ttaMemoryGb?: string;
+  maxMemoryGb?: string;
 }
 
 function parseStep(text: string): number {
@@ -84,6 +91,15 @@ function parseOptions(
   };
 }
 
+/** GiB from --max-memory-gb, else what the machine has available now. */
+function memoryBudget(text: string | undefined): number {
+  if (text === undefined) return availableMemoryBytes();
+  const gb = Number(text);
+  if (text.trim() === '' || !(gb > 0) || !Number.isFinite(gb))
+    fail('BAD_INPUT', `--max-memory-gb: expected a number > 0, got '${text}'`);
+  return gb * 2 ** 30;
+}
+
 export function registerPredict(program: Command): void {
   program
     .command('predict')
@@ -131,12 +147,34 @@ export function registerPredict(program: Command): void {
       'also write <stem>_probabilities.npz: float32 (K, Z, Y, X) on the cropped grid with bbox_used_for_cropping, shape_before_cropping and spacing',
     )
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
+    .option(
+      '--max-memory-gb <n>',
+      'refuse to start when the memory predict will need (printed first) exceeds n GiB (default: the available memory)',
+    )
     .action(async (o: PredictCliOptions) => {
       const opts = parseOptions(o);
       const device = parseDevice(o.device);
       checkBackendDevice(opts.backend, device);
-      const model = loadModelFrom(o.model, o.plans === undefined ? {} : { plans: o.plans });
+      const plans = o.plans === undefined ? {} : { plans: o.plans };
+      const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
       const { backend, threads, ...caseOpts } = opts;
+      // What it will take, from the architecture and the largest input's header, before any weight is read.
+      const probe = loadModelFrom(o.model, { ...plans, weights: false });
+      const need = predictMemory(nodeStore, probe, {
+        file: largestInput(input),
+        executor: backend === 'ort' ? 'ort' : 'wasm',
+        ringBytes: DEFAULT_RING_MEMORY_BYTES,
+      });
+      const available = memoryBudget(o.maxMemoryGb);
+      console.log(
+        describePredictMemory(
+          need,
+          available,
+          o.maxMemoryGb === undefined ? 'available' : 'allowed (--max-memory-gb)',
+        ),
+      );
+      checkPredictMemory(need, available, o.model);
+      const model = loadModelFrom(o.model, plans);
       const predictor = await createPredictorNetwork(model, backend, nodeRuntime, {
         device,
         ...(threads === undefined ? {} : { threads }),
@@ -148,7 +186,6 @@ export function registerPredict(program: Command): void {
       );
       const progress = consoleProgress(process.stderr);
       try {
-        const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
         const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
         await interruptible(hint, (signal) =>
           predictPaths(input, o.output, model, predictor.network, {

@@ -4,7 +4,7 @@
  * `.model.pkl`), a v2 `.pth` (plans from --plans, a plans.json beside it or one folder up — the v2
  * results layout — or the checkpoint's init_args), or an `.onnx` written by `stunet export-onnx`.
  */
-import { checkpointKind, loadNnunetV1, loadNnunetV2 } from '../checkpoint/nnunet-read.js';
+import { checkpointKind, loadNnunetV1, loadNnunetV2, type ReadOptions } from '../checkpoint/nnunet-read.js';
 import { toTorchV1, toTorchV2 } from '../checkpoint/nnunet-write.js';
 import { loadTorchFrom } from '../checkpoint/torch-load.js';
 import { isZip, type ByteSource } from '../checkpoint/zip.js';
@@ -17,6 +17,8 @@ import { firstExisting, readText, type FileStore } from './store.js';
 export interface ModelSourceOptions {
   /** v2: an explicit plans.json path. */
   readonly plans?: string;
+  /** false: the architecture and meta only, no weight read (see ReadOptions of nnunet-read). */
+  readonly weights?: boolean;
 }
 
 /**
@@ -46,17 +48,21 @@ function loadV2(store: FileStore, path: string, opts: ModelSourceOptions): Loade
       datasetJson: datasetPath === null ? null : readText(store, datasetPath, 'dataset.json'),
     },
     path,
+    readOptions(opts),
   );
 }
 
-function loadV1(store: FileStore, path: string): LoadedModel {
+const readOptions = (opts: ModelSourceOptions): ReadOptions =>
+  opts.weights === false ? { weights: false } : {};
+
+function loadV1(store: FileStore, path: string, opts: ModelSourceOptions): LoadedModel {
   const pkl = `${path}.pkl`;
   if (!store.exists(pkl))
     fail(
       'NOT_FOUND',
       `v1 checkpoint '${path}' needs its plans file '${pkl}' (nnU-Net v1 keeps the pool sizes there)`,
     );
-  return loadNnunetV1(storeByteSource(store, path), store.read(pkl, 'plans file'), path);
+  return loadNnunetV1(storeByteSource(store, path), store.read(pkl, 'plans file'), path, readOptions(opts));
 }
 
 /** The final checkpoint of a fold folder: ours (checkpoint_final/), nnU-Net v2's or v1's; null without one. */
@@ -92,7 +98,7 @@ export function loadModelFromStore(
     if (store.exists(store.join(path, MODEL_JSON))) {
       return parseModel(
         readText(store, store.join(path, MODEL_JSON), MODEL_JSON),
-        store.read(store.join(path, WEIGHTS_FILE), 'weights'),
+        opts.weights === false ? null : store.read(store.join(path, WEIGHTS_FILE), 'weights'),
         path,
       );
     }
@@ -129,11 +135,11 @@ export function loadModelFromStore(
   const head = src.read(0, Math.min(4, src.size));
   if (!isZip(head) && head[0] !== 0x80)
     fail('BAD_INPUT', `'${path}' is not a PyTorch checkpoint, a model folder or a model.json`);
-  if (path.endsWith('.model')) return loadV1(store, path);
+  if (path.endsWith('.model')) return loadV1(store, path, opts);
   if (path.endsWith('.pth') || path.endsWith('.pt')) return loadV2(store, path, opts);
   // Unknown extension: decide by content.
   return checkpointKind(loadTorchFrom(src), path) === 'nnunet-v1'
-    ? loadV1(store, path)
+    ? loadV1(store, path, opts)
     : loadV2(store, path, opts);
 }
 

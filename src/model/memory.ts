@@ -23,7 +23,7 @@ import { StuNet } from './stunet.js';
 import { deepSupervisionWeights } from './deep-supervision.js';
 import type { Vec3 } from '../util/vec3.js';
 
-interface Sym {
+export interface Sym {
   readonly id: number;
   readonly shape: readonly number[];
   readonly bytes: number;
@@ -34,7 +34,7 @@ interface SymEntry {
   readonly output: Sym;
 }
 
-class ShapeTape implements Ops<Sym>, ParamSource<Sym> {
+export class ShapeTape implements Ops<Sym>, ParamSource<Sym> {
   readonly entries: SymEntry[] = [];
   readonly params = new Map<string, Sym>();
   private next = 0;

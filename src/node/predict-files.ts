@@ -20,6 +20,7 @@ import type { ProbabilityGrid } from '../inference/predictor.js';
 import { memoryRingStore, type RingStore, type RingStoreFactory } from '../inference/stitcher.js';
 import type { NetworkFn } from '../inference/tta.js';
 import {
+  listNiftiFiles,
   predictCaseFile,
   predictFiles,
   type PredictFileOptions as JobPredictOptions,
@@ -185,9 +186,20 @@ export function nodePredictHost(): PredictHost {
   };
 }
 
+/** The sliding window's class sums stay in memory up to this many bytes by default (then a file). */
+export const DEFAULT_RING_MEMORY_BYTES = 256 * 2 ** 20;
+
+/** The input file that decides the memory a run needs: the largest image of a folder, else the first. */
+export function largestInput(input: string | readonly string[]): string {
+  if (typeof input !== 'string') return input[0] ?? fail('BAD_INPUT', 'predict: no input files');
+  if (!nodeStore.isDirectory(input)) return input;
+  const files = listNiftiFiles(nodeStore, input);
+  return files.reduce((a, b) => (nodeStore.size(b) > nodeStore.size(a) ? b : a));
+}
+
 const withRing = <T extends NodePredictOptions>(opts: T): T & { ringStore: RingStoreFactory } => ({
   ...opts,
-  ringStore: ringStoreFor(opts.ringMemoryBytes ?? 256 * 2 ** 20),
+  ringStore: ringStoreFor(opts.ringMemoryBytes ?? DEFAULT_RING_MEMORY_BYTES),
 });
 
 /** predictCaseFile on disk. */

@@ -262,3 +262,22 @@ test('predict -m model.onnx (from export-onnx) segments as the model it came fro
     'something was segmented',
   );
 });
+
+test('predict says the memory it needs before anything, and refuses beyond --max-memory-gb', () => {
+  const dir = tempDir();
+  const input = ctCrop(dir);
+  const out = join(dir, 'o', 'seg.nii.gz');
+  const r = runCli(['predict', '-i', input, '-o', out, '-m', MODEL, '--no-tta', '--max-memory-gb', '0.05']);
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    /^error: predict with .*T1\.model needs about [\d.]+ MiB of memory, 51\.20 MiB is available \(or allowed by --max-memory-gb\)/,
+  );
+  assert.match(r.stdout, /^memory: about [\d.]+ MiB needed \(weights [\d.]+ MiB \+ the runtime's copy/);
+  assert.throws(() => readdirSync(join(dir, 'o')), /ENOENT/, 'nothing was written');
+  const ok = runCli(['predict', '-i', input, '-o', out, '-m', MODEL, '--no-tta', '--max-memory-gb', '4']);
+  assert.equal(ok.status, 0, ok.stderr);
+  const lines = ok.stdout.split('\n');
+  assert.match(lines[0] ?? '', /^memory: about .* needed .*; 4\.00 GiB allowed \(--max-memory-gb\)$/);
+  assert.match(lines[1] ?? '', /^device: cpu/);
+});
