@@ -68,19 +68,34 @@ function oneTileInput(dir: string): string {
   return file;
 }
 
+/** Writes the checkpoint (in its own process, so that its 5 GB of weights are gone before predict runs). */
+function writeCheckpoint(scale: ScaleName, ckpt: string): void {
+  const model = randomModel(scale);
+  // Released checkpoints carry SGD momentum buffers as large as the weights; random-valued ones here
+  // would only cost time, so the weights' own buffers are written as the momentum.
+  saveTorchFile(ckpt, torchV1Value(model, { momentum: model.weights }).value);
+  writeFileSync(`${ckpt}.pkl`, embeddedBytes(RELEASED_PLAN_FILES[FILES[scale]]));
+}
+
+const writeOnly = arg('--write', '');
+if (writeOnly !== '') {
+  writeCheckpoint(writeOnly as ScaleName, arg('--to', ''));
+  process.exit(0);
+}
+
 for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
   const dir = keep === '' ? mkdtempSync(join(tmpdir(), `stunet-scale-${scale}-`)) : keep;
   try {
     const ckpt = join(dir, `${FILES[scale]}_ep4k.model`);
     let t0 = performance.now();
-    const model = randomModel(scale);
-    // Released checkpoints carry SGD momentum buffers as large as the weights; random-valued ones here
-    // would only cost time, so the weights' own buffers are written as the momentum.
-    saveTorchFile(ckpt, torchV1Value(model, { momentum: model.weights }).value);
-    writeFileSync(`${ckpt}.pkl`, embeddedBytes(RELEASED_PLAN_FILES[FILES[scale]]));
+    const w = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--write', scale, '--to', ckpt],
+      { stdio: 'inherit' },
+    );
+    if (w.status !== 0) throw new Error(`writing the ${scale} checkpoint failed`);
     const writeSeconds = (performance.now() - t0) / 1000;
     const fileBytes = statSync(ckpt).size;
-    model.weights.clear();
     const input = oneTileInput(dir);
     const probe = loadModelFrom(ckpt, { weights: false });
     const estimate = predictMemory(nodeStore, probe, {

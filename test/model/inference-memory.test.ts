@@ -45,7 +45,7 @@ test('activations grow with the patch and the scale; the runtime copy only for O
     executor: 'wasm',
   });
   assert.equal(ort.weightsBytes, 4 * 1_457_326_221);
-  assert.equal(ort.runtimeWeightsBytes, ort.weightsBytes);
+  assert.ok(ort.runtimeWeightsBytes >= ort.weightsBytes, 'ONNX Runtime holds a copy of the weights at least');
   assert.equal(wasm.runtimeWeightsBytes, 0);
   assert.ok(ort.peakBytes > wasm.peakBytes + ort.weightsBytes * 0.99);
   const parts =
