@@ -5,7 +5,10 @@
  * example CT at 0.8 mm → 1.5 mm) in a child process, and prints the memory predict announced beforehand
  * next to the peak RSS measured, and the wall time. Asserts nothing.
  *
- *   node --import tsx bench/scale.ts --scales L,H [--threads 2] [--json] [--keep DIR]
+ *   node --import tsx bench/scale.ts --scales L,H [--threads 2] [--json] [--keep DIR] [--convert]
+ *
+ * --convert also times `stunet convert` (to our model folder) and `stunet export-onnx` (external data) of
+ * the checkpoint, with their peak RSS.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -34,6 +37,28 @@ const arg = (name: string, fallback: string): string => {
 const json = process.argv.includes('--json');
 const threads = arg('--threads', '2');
 const keep = arg('--keep', '');
+const convert = process.argv.includes('--convert');
+
+/** Runs the CLI from source with the peak-RSS reporter: seconds, peak RSS bytes, stdout. */
+function cli(args: readonly string[]): { seconds: number; peak: number; stdout: string } {
+  const t0 = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--import',
+      join(ROOT, 'bench', 'report-rss.ts'),
+      join(ROOT, 'src', 'cli', 'index.ts'),
+      ...args,
+    ],
+    { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 2 ** 20 },
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0)
+    throw new Error(`stunet ${args[0] ?? ''} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return { seconds, peak: Number(/@@peak-rss (\d+)/.exec(r.stderr)?.[1] ?? NaN), stdout: r.stdout };
+}
 const FILES = { S: 'small', B: 'base', L: 'large', H: 'huge' } as const;
 
 /** Random weights of He scale, fast (xorshift, uniform with the normal's standard deviation). */
@@ -83,11 +108,32 @@ if (writeOnly !== '') {
   process.exit(0);
 }
 
+/** `convert` to our model folder and `export-onnx` (external data above 1.5 GB): seconds and peak RSS. */
+function conversions(
+  ckpt: string,
+  dir: string,
+): {
+  convertSeconds: number;
+  convertPeakRssBytes: number;
+  exportSeconds: number;
+  exportPeakRssBytes: number;
+} {
+  const folder = cli(['convert', ckpt, '-o', join(dir, 'folder')]);
+  rmSync(join(dir, 'folder'), { recursive: true, force: true });
+  const onnx = cli(['export-onnx', '-m', ckpt, '-o', join(dir, 'model.onnx')]);
+  return {
+    convertSeconds: folder.seconds,
+    convertPeakRssBytes: folder.peak,
+    exportSeconds: onnx.seconds,
+    exportPeakRssBytes: onnx.peak,
+  };
+}
+
 for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
   const dir = keep === '' ? mkdtempSync(join(tmpdir(), `stunet-scale-${scale}-`)) : keep;
   try {
     const ckpt = join(dir, `${FILES[scale]}_ep4k.model`);
-    let t0 = performance.now();
+    const t0 = performance.now();
     const w = spawnSync(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(import.meta.url), '--write', scale, '--to', ckpt],
@@ -103,31 +149,19 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
       executor: 'ort',
       ringBytes: DEFAULT_RING_MEMORY_BYTES,
     });
-    t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--import',
-        join(ROOT, 'bench', 'report-rss.ts'),
-        join(ROOT, 'src', 'cli', 'index.ts'),
-        'predict',
-        '-i',
-        input,
-        '-o',
-        join(dir, 'seg.nii.gz'),
-        '-m',
-        ckpt,
-        '--no-tta',
-        '--threads',
-        threads,
-      ],
-      { encoding: 'utf8', cwd: ROOT, maxBuffer: 64 * 2 ** 20 },
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    if (r.status !== 0) throw new Error(`predict failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    const peak = Number(/@@peak-rss (\d+)/.exec(r.stderr)?.[1] ?? NaN);
+    const r = cli([
+      'predict',
+      '-i',
+      input,
+      '-o',
+      join(dir, 'seg.nii.gz'),
+      '-m',
+      ckpt,
+      '--no-tta',
+      '--threads',
+      threads,
+    ]);
+    const { seconds, peak } = r;
     const announced = /memory: [^\n]*/.exec(r.stdout)?.[0] ?? '';
     const m = {
       scale,
@@ -140,7 +174,8 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
       seconds,
       threads: Number(threads),
     };
-    if (json) console.log(JSON.stringify(m));
+    const conv = convert ? conversions(ckpt, dir) : null;
+    if (json) console.log(JSON.stringify({ ...m, ...conv }));
     else {
       const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
       console.log(
@@ -149,6 +184,11 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
           `peak RSS ${gib(peak)}, announced ${gib(estimate.peakBytes)} (${((m.estimateOverPeak - 1) * 100).toFixed(1)} %)`,
       );
       console.log(`  ${announced}`);
+      if (conv !== null)
+        console.log(
+          `  convert to a model folder ${conv.convertSeconds.toFixed(0)} s, peak ${gib(conv.convertPeakRssBytes)}; ` +
+            `export-onnx ${conv.exportSeconds.toFixed(0)} s, peak ${gib(conv.exportPeakRssBytes)}`,
+        );
     }
   } finally {
     if (keep === '') rmSync(dir, { recursive: true, force: true });

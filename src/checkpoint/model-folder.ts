@@ -4,7 +4,8 @@
  */
 import { checkWeightsMatch } from './infer-architecture.js';
 import type { JsonValue } from '../util/json.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensorsChunks } from './safetensors.js';
+import type { ByteSource } from './zip.js';
 import { tensorToFloat32 } from './tensor.js';
 import { fail } from '../util/errors.js';
 import { Tensor } from '../engine/tensor.js';
@@ -21,7 +22,8 @@ export const FORMAT_VERSION = 1;
 
 export interface ModelFolderFiles {
   readonly modelJson: string;
-  readonly weights: Uint8Array;
+  /** weights.safetensors in chunks (the header, then each tensor's bytes uncopied): any model size. */
+  readonly weights: Uint8Array[];
 }
 
 export function serializeModel(model: LoadedModel, producer = 'stunet'): ModelFolderFiles {
@@ -43,7 +45,7 @@ export function serializeModel(model: LoadedModel, producer = 'stunet'): ModelFo
   };
   return {
     modelJson: `${JSON.stringify(json, null, 2)}\n`,
-    weights: writeSafetensors(ordered, { format: 'pt', producer }),
+    weights: writeSafetensorsChunks(ordered, { format: 'pt', producer }),
   };
 }
 
@@ -112,8 +114,8 @@ export function parseModelArchitecture(modelJson: string): StunetArchitecture {
 
 export function parseModel(
   modelJson: string,
-  /** null: the architecture and meta only (no weights). */
-  weightsBytes: Uint8Array | null,
+  /** null: the architecture and meta only (no weights); a byte source reads tensor by tensor. */
+  weightsBytes: Uint8Array | ByteSource | null,
   source: string | null = null,
 ): LoadedModel {
   const doc = readModelJson(modelJson);

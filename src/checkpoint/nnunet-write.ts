@@ -16,7 +16,8 @@ import { StuNet } from '../model/stunet.js';
 import { Pickler, type SaveValue } from './pickle-writer.js';
 import type { JsonValue } from '../util/json.js';
 import { PyDevice, PyDict, PyFloat, PyTuple } from './py-values.js';
-import { saveTorch } from './torch-save.js';
+import { saveTorch, saveTorchChunks } from './torch-save.js';
+import { concatChunks } from './zip-writer.js';
 
 /** JSON → Python values for the pickle. v1 plans key several dicts by int (plans_per_stage, modalities). */
 export function jsonToPy(v: JsonValue, intKeys: boolean): SaveValue {
@@ -203,6 +204,15 @@ export function toTorchV1(m: LoadedModel, opts: TorchV1Options = {}): TorchV1Fil
   return { model: saveTorch(value), pkl, plansSynthesized };
 }
 
+/** toTorchV1 with the `.model` as chunks (weights uncopied): for models larger than one buffer (H). */
+export function toTorchV1Chunks(
+  m: LoadedModel,
+  opts: TorchV1Options = {},
+): Omit<TorchV1Files, 'model'> & { model: Uint8Array[] } {
+  const { value, pkl, plansSynthesized } = torchV1Value(m, opts);
+  return { model: saveTorchChunks(value), pkl, plansSynthesized };
+}
+
 export interface TorchV2Files {
   readonly checkpoint: Uint8Array;
   readonly plansJson: string;
@@ -211,6 +221,14 @@ export interface TorchV2Files {
 }
 
 export function toTorchV2(m: LoadedModel): TorchV2Files {
+  const { checkpoint, ...rest } = toTorchV2Chunks(m);
+  return { checkpoint: concatChunks(checkpoint), ...rest };
+}
+
+/** toTorchV2 with the checkpoint as chunks (weights uncopied): for models larger than one buffer (H). */
+export function toTorchV2Chunks(
+  m: LoadedModel,
+): Omit<TorchV2Files, 'checkpoint'> & { checkpoint: Uint8Array[] } {
   const own = m.meta.origin === 'nnunet-v2' && m.meta.plans !== null;
   const plans = own ? (m.meta.plans as JsonValue) : minimalV2Plans(m);
   const configuration = own && m.meta.configuration !== null ? m.meta.configuration : '3d_fullres';
@@ -268,7 +286,7 @@ export function toTorchV2(m: LoadedModel): TorchV2Files {
     ],
   ]);
   return {
-    checkpoint: saveTorch(ckpt),
+    checkpoint: saveTorchChunks(ckpt),
     plansJson: `${JSON.stringify(plans, null, 2)}\n`,
     datasetJson: `${JSON.stringify(dataset, null, 2)}\n`,
     plansSynthesized: !own,

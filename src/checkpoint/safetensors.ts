@@ -1,4 +1,6 @@
 import { fail } from '../util/errors.js';
+import { bytesSource, type ByteSource } from './zip.js';
+import { concatChunks } from './zip-writer.js';
 import { TorchStorage, TorchTensor, type TorchDtype } from './py-values.js';
 import {
   ELEMENT_SIZE,
@@ -66,21 +68,27 @@ function intArray(v: unknown, what: string): number[] {
   return v as number[];
 }
 
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (bytes.length < 8) fail('BAD_INPUT', `safetensors: file too short (${bytes.length} bytes)`);
-  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+/**
+ * Reads a safetensors file from bytes, or from a byte source (a file read piece by piece: the header, then
+ * each tensor when its values are asked for, so a 5.8 GB H model folder loads tensor by tensor).
+ */
+export function readSafetensors(file: Uint8Array | ByteSource): SafetensorsFile {
+  const src = file instanceof Uint8Array ? bytesSource(file) : file;
+  if (src.size < 8) fail('BAD_INPUT', `safetensors: file too short (${src.size} bytes)`);
+  const first = src.read(0, 8);
+  const n = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER))
     fail('BAD_INPUT', `safetensors: header length ${n} is implausible (corrupt file, or not safetensors)`);
   const start = 8 + Number(n);
-  if (start > bytes.length)
+  if (start > src.size)
     fail(
       'BAD_INPUT',
-      `safetensors: header length ${n} runs past the end of the ${bytes.length}-byte file (truncated?)`,
+      `safetensors: header length ${n} runs past the end of the ${src.size}-byte file (truncated?)`,
     );
   let header: unknown;
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, start));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, start - 8));
     header = JSON.parse(text);
   } catch (e) {
     fail(
@@ -89,7 +97,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     );
   }
   if (!isObject(header)) fail('BAD_INPUT', 'safetensors: header must be a JSON object');
-  const data = bytes.subarray(start);
+  const data = { length: src.size - start };
   const metadata = new Map<string, string>();
   const tensors = new Map<string, TorchTensor>();
   const spans: { name: string; begin: number; end: number }[] = [];
@@ -131,7 +139,9 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
         `safetensors: '${name}' data_offsets [${begin}, ${end}] run past the ${data.length}-byte data section (truncated file?)`,
       );
     spans.push({ name, begin, end });
-    const storage = new TorchStorage(name, dtype, 'cpu', numel, data.subarray(begin, end));
+    const storage = new TorchStorage(name, dtype, 'cpu', numel, new Uint8Array(0), () =>
+      src.read(start + begin, end - begin),
+    );
     tensors.set(name, new TorchTensor(dtype, shape, contiguousStride(shape), 0, storage));
   }
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -185,10 +195,11 @@ export type SafetensorsInput =
   | Record<string, TorchTensor | TensorInput>;
 
 /** Writes tensors (C-order, whatever their strides) in the given order, with an optional `__metadata__`. */
-export function writeSafetensors(
+/** The file as chunks (the header, then each tensor's bytes uncopied where possible): any size. */
+export function writeSafetensorsChunks(
   input: SafetensorsInput,
   metadata?: Map<string, string> | Record<string, string>,
-): Uint8Array {
+): Uint8Array[] {
   const entries: [string, TorchTensor | TensorInput][] =
     Symbol.iterator in input
       ? Array.from(input as Iterable<[string, TorchTensor | TensorInput]>)
@@ -209,7 +220,9 @@ export function writeSafetensors(
     if (names.has(name)) fail('BAD_INPUT', `safetensors: duplicate tensor name '${name}'`);
     names.add(name);
     const t = v instanceof TorchTensor ? v : tensorFromData(v);
-    const b = tensorBytes(t);
+    // A whole contiguous tensor is written from its own bytes (no copy: H's 5.8 GB are not doubled).
+    const whole = t.isContiguous && t.storageOffset === 0 && t.numel === t.storage.numel;
+    const b = whole ? t.storage.bytes.subarray(0, t.numel * ELEMENT_SIZE[t.dtype]) : tensorBytes(t);
     const info = { dtype: TO_ST[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + b.length] };
     parts.push([name, JSON.stringify(info)]);
     blobs.push(b);
@@ -219,13 +232,15 @@ export function writeSafetensors(
   let hb = new TextEncoder().encode(json);
   json += ' '.repeat((8 - (hb.length % 8)) % 8);
   hb = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + hb.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let p = 8 + hb.length;
-  for (const b of blobs) {
-    out.set(b, p);
-    p += b.length;
-  }
-  return out;
+  const head = new Uint8Array(8 + hb.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(hb.length), true);
+  head.set(hb, 8);
+  return [head, ...blobs];
+}
+
+export function writeSafetensors(
+  input: SafetensorsInput,
+  metadata?: Map<string, string> | Record<string, string>,
+): Uint8Array {
+  return concatChunks(writeSafetensorsChunks(input, metadata));
 }

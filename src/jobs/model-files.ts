@@ -5,7 +5,7 @@
  * results layout — or the checkpoint's init_args), or an `.onnx` written by `stunet export-onnx`.
  */
 import { checkpointKind, loadNnunetV1, loadNnunetV2, type ReadOptions } from '../checkpoint/nnunet-read.js';
-import { toTorchV1, toTorchV2 } from '../checkpoint/nnunet-write.js';
+import { toTorchV1Chunks, toTorchV2Chunks } from '../checkpoint/nnunet-write.js';
 import { loadTorchFrom } from '../checkpoint/torch-load.js';
 import { isZip, type ByteSource } from '../checkpoint/zip.js';
 import { loadStunetOnnx } from '../onnx/stunet-import.js';
@@ -98,7 +98,7 @@ export function loadModelFromStore(
     if (store.exists(store.join(path, MODEL_JSON))) {
       return parseModel(
         readText(store, store.join(path, MODEL_JSON), MODEL_JSON),
-        opts.weights === false ? null : store.read(store.join(path, WEIGHTS_FILE), 'weights'),
+        opts.weights === false ? null : storeByteSource(store, store.join(path, WEIGHTS_FILE), 'weights'),
         path,
       );
     }
@@ -178,7 +178,7 @@ export function saveTorchCheckpointTo(
   const foldDir = store.join(out, `fold_${fold}`);
   if (target === 'torch-v1') {
     const path = out.endsWith('.model') ? out : store.join(foldDir, 'model_final_checkpoint.model');
-    const f = toTorchV1(model);
+    const f = toTorchV1Chunks(model);
     store.writeAll([
       { path, data: f.model },
       { path: `${path}.pkl`, data: f.pkl },
@@ -188,7 +188,7 @@ export function saveTorchCheckpointTo(
   const file = out.endsWith('.pth');
   const path = file ? out : store.join(foldDir, 'checkpoint_final.pth');
   const beside = file ? store.dirname(path) : out;
-  const f = toTorchV2(model);
+  const f = toTorchV2Chunks(model);
   const files = [
     { path, data: f.checkpoint },
     { path: store.join(beside, 'plans.json'), data: f.plansJson },

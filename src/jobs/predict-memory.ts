@@ -33,6 +33,8 @@ export interface PredictMemoryInputs {
   readonly executor: 'ort' | 'wasm';
   /** The sliding window's in-memory class sums limit (the Node host's ring: 256 MiB). */
   readonly ringBytes: number;
+  /** ONNX Runtime without its arena (`--low-memory`). */
+  readonly lowMemory?: boolean;
 }
 
 /** The estimate for one case of `model` (weights need not be loaded: see ModelSourceOptions.weights). */
@@ -57,6 +59,7 @@ export function predictMemory(
     resampledVoxels: resampled,
     ringBytes: Math.min(ring, o.ringBytes),
     executor: o.executor,
+    lowMemory: o.lowMemory === true,
   });
 }
 

@@ -7,7 +7,21 @@ import { StunetError, fail } from '../util/errors.js';
 
 export interface StoredFile {
   readonly path: string;
-  readonly data: Uint8Array | string;
+  /** Text, bytes, or bytes in chunks written one after the other (files larger than one buffer). */
+  readonly data: Uint8Array | string | readonly Uint8Array[];
+}
+
+/** A file's content as one buffer (MemoryStore; small files). */
+export function storedBytes(data: StoredFile['data']): Uint8Array {
+  if (typeof data === 'string') return new TextEncoder().encode(data);
+  if (data instanceof Uint8Array) return data;
+  const out = new Uint8Array(data.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of data) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 export interface FileStore {
@@ -151,7 +165,7 @@ export class MemoryStore implements FileStore {
       if (this.isDirectory(key)) throw new StunetError('RUNTIME', `cannot write '${f.path}': it is a folder`);
       for (let d = this.dirname(key); d !== '.' && d !== '/'; d = this.dirname(d))
         if (this.files.has(d)) throw new StunetError('RUNTIME', `cannot write '${f.path}': '${d}' is a file`);
-      return [key, typeof f.data === 'string' ? new TextEncoder().encode(f.data) : f.data] as const;
+      return [key, storedBytes(f.data)] as const;
     });
     for (const [k, d] of staged) this.files.set(k, d);
   }

@@ -22,6 +22,8 @@ const BASE_BYTES = 240 * 2 ** 20;
  */
 const ORT_WEIGHT_COPIES = 1.2;
 const ORT_ACTIVATION_FACTOR = 1.55;
+/** Without its arena and memory pattern (`--low-memory`), ONNX Runtime holds little beyond the live set. */
+const ORT_LOW_MEMORY_ACTIVATION_FACTOR = 1.1;
 /** Models whose weights exceed this are handed to ONNX Runtime as external data, not as one protobuf. */
 const INLINE_LIMIT_BYTES = 1.5 * 2 ** 30;
 
@@ -72,8 +74,13 @@ export interface PredictMemoryOptions {
   readonly resampledVoxels: number;
   /** Bytes the sliding window's class sums may hold in memory before spilling to a file. */
   readonly ringBytes: number;
-  /** 'ort' (ONNX Runtime holds a copy of the weights) or the wasm engine (uses ours). */
+  /**
+   * 'ort': ONNX Runtime holds its copy of the weights, and ours are let go once its session exists (the
+   * CLI does); 'wasm': the engine computes with ours.
+   */
   readonly executor: 'ort' | 'wasm';
+  /** ONNX Runtime without its arena (`lowMemory` of createPredictorNetwork). */
+  readonly lowMemory?: boolean;
 }
 
 export function estimatePredictMemory(
@@ -85,14 +92,16 @@ export function estimatePredictMemory(
   const featureArch = { ...arch, numClasses: arch.dims[0] ?? arch.numClasses };
   const act = inferenceActivationPeak(featureArch, [1, arch.inputChannels, ...o.patchZYX]);
   const ort = o.executor === 'ort';
-  const activationBytes = Math.round(act * (ort ? ORT_ACTIVATION_FACTOR : 1));
+  const factor = !ort ? 1 : o.lowMemory === true ? ORT_LOW_MEMORY_ACTIVATION_FACTOR : ORT_ACTIVATION_FACTOR;
+  const activationBytes = Math.round(act * factor);
   const inline = ort && weightsBytes <= INLINE_LIMIT_BYTES;
   const runtimeWeightsBytes = ort ? Math.round(weightsBytes * ORT_WEIGHT_COPIES) : 0;
   const C = arch.inputChannels;
   // Channels as read (float32) and at the network's spacing, the labels, and the class sums' ring.
   const caseBytes = 4 * C * o.inputVoxels + 2 * 4 * C * o.resampledVoxels + 2 * o.inputVoxels + o.ringBytes;
-  const running = BASE_BYTES + weightsBytes + runtimeWeightsBytes + activationBytes + caseBytes;
-  // Creating an inline session holds the protobuf (a copy of the weights) beside both.
+  // Running: ONNX Runtime's weights (ours are let go once its session exists) or ours for the engine.
+  const running = BASE_BYTES + (ort ? runtimeWeightsBytes : weightsBytes) + activationBytes + caseBytes;
+  // Creating a session holds ours and the runtime's, and an inline model's protobuf (a third copy).
   const creating = BASE_BYTES + weightsBytes + runtimeWeightsBytes + (inline ? weightsBytes : 0);
   return {
     weightsBytes,

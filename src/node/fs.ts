@@ -16,6 +16,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { StunetError, fail } from '../util/errors.js';
@@ -137,7 +138,19 @@ export function writeAtomic(path: string, data: Uint8Array | string): void {
  * Writes several files as one unit: all go to temporary names first, and only when every write succeeded
  * are they renamed into place. A failure removes the temporaries and leaves existing files untouched.
  */
-export function writeAllAtomic(files: readonly { path: string; data: Uint8Array | string }[]): void {
+/** Writes chunks one after the other (a file larger than one buffer). */
+function writeChunks(path: string, chunks: readonly Uint8Array[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const c of chunks) for (let off = 0; off < c.length;) off += writeSync(fd, c, off, c.length - off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function writeAllAtomic(
+  files: readonly { path: string; data: Uint8Array | string | readonly Uint8Array[] }[],
+): void {
   const staged: { tmp: string; path: string }[] = [];
   let current = files[0]?.path ?? '';
   try {
@@ -146,7 +159,8 @@ export function writeAllAtomic(files: readonly { path: string; data: Uint8Array 
       mkdirSync(dirname(f.path), { recursive: true });
       const tmp = tempName(f.path);
       staged.push({ tmp, path: f.path });
-      writeFileSync(tmp, f.data);
+      if (typeof f.data === 'string' || f.data instanceof Uint8Array) writeFileSync(tmp, f.data);
+      else writeChunks(tmp, f.data);
     }
   } catch (e) {
     for (const s of staged) rmSync(s.tmp, { force: true });

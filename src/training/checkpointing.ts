@@ -83,7 +83,7 @@ export function checkpointFiles(
   model: LoadedModel,
   optimizer: SgdOptimizer,
   state: TrainerState,
-): { name: string; data: Uint8Array | string }[] {
+): { name: string; data: FileData }[] {
   const m = serializeModel(model);
   return [
     { name: WEIGHTS_FILE, data: m.weights },
@@ -99,13 +99,16 @@ export function logLine(e: EpochLog): string {
 }
 
 /** The file operations checkpoint folders need (src/node/train-run.ts passes node:fs). */
+/** A file's content: text, bytes, or bytes in chunks (a model larger than one buffer). */
+export type FileData = Uint8Array | string | readonly Uint8Array[];
+
 export interface CheckpointFs {
   exists(path: string): boolean;
   makeDir(path: string): void;
   /** Recursive, and quiet when the path does not exist. */
   remove(path: string): void;
   rename(from: string, to: string): void;
-  write(path: string, data: Uint8Array | string): void;
+  write(path: string, data: FileData): void;
 }
 
 /**
@@ -116,7 +119,7 @@ export interface CheckpointFs {
 export function writeCheckpointDir(
   fs: CheckpointFs,
   dir: string,
-  files: readonly { name: string; data: Uint8Array | string }[],
+  files: readonly { name: string; data: FileData }[],
 ): string {
   const partial = `${dir}.partial`;
   const old = `${dir}.old`;
