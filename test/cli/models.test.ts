@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { cropNifti } from '../../src/io/nifti-crop.js';
+import { readNifti, writeNifti } from '../../src/io/nifti.js';
+import { fixturePath } from '../helpers.js';
 import { writeTinyV1 } from '../models/helpers.js';
 import { runCli, tempDir } from './cli-helpers.js';
 
@@ -49,6 +52,15 @@ test('stunet models install / path / list / verify, and a model name wherever a 
     const conv = runCli(['convert', 'tiny', '-o', join(work, 'folder'), '--to', 'folder']);
     assert.equal(conv.status, 0, conv.stderr);
     assert.ok(existsSync(join(work, 'folder', 'model.json')));
+
+    // predict -m <name> from the cache, as `-m S` after `stunet models install small_ep4k.model`.
+    const ct = join(work, 'ct.nii.gz');
+    const img = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
+    writeFileSync(ct, writeNifti(cropNifti(img, [40, 30, 6], [32, 32, 16])));
+    const seg = join(work, 'seg.nii.gz');
+    const pred = runCli(['predict', '-i', ct, '-o', seg, '-m', 'tiny', '--no-tta']);
+    assert.equal(pred.status, 0, pred.stderr);
+    assert.deepEqual(readNifti(readFileSync(seg)).dims, [32, 32, 16]);
 
     assert.equal(runCli(['models', 'verify']).stdout.trim(), 'tiny: OK');
     const bytes = readFileSync(cached);
