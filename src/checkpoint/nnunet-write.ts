@@ -17,7 +17,7 @@ import { Pickler, type SaveValue } from './pickle-writer.js';
 import type { JsonValue } from '../util/json.js';
 import { PyDevice, PyDict, PyFloat, PyTuple } from './py-values.js';
 import { saveTorch, saveTorchChunks } from './torch-save.js';
-import { concatChunks } from './zip-writer.js';
+import { concatChunks } from '../util/bytes.js';
 
 /** JSON → Python values for the pickle. v1 plans key several dicts by int (plans_per_stage, modalities). */
 export function jsonToPy(v: JsonValue, intKeys: boolean): SaveValue {
@@ -147,6 +147,18 @@ export interface TorchV1Options {
   readonly momentum?: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
 }
 
+/** An SGD param group as the official trainers create it (lr 1e-2, momentum 0.99, nesterov), then `extra`. */
+function sgdGroup(extra: readonly (readonly [string, SaveValue])[]): PyDict {
+  return PyDict.ordered<SaveValue>([
+    ['lr', new PyFloat(0.01)],
+    ['momentum', new PyFloat(0.99)],
+    ['dampening', 0],
+    ['weight_decay', new PyFloat(3e-5)],
+    ['nesterov', true],
+    ...extra,
+  ]);
+}
+
 /** v1 SGD state: {state: {index: {momentum_buffer}}, param_groups: [{…, params: [0…n−1]}]}. */
 function v1OptimizerState(m: LoadedModel, momentum: NonNullable<TorchV1Options['momentum']>): PyDict {
   const specs = new StuNet(m.arch).parameterSpecs();
@@ -157,14 +169,7 @@ function v1OptimizerState(m: LoadedModel, momentum: NonNullable<TorchV1Options['
     const buffer = { dtype: 'float32' as const, shape: t.shape, data: t.data };
     state.set(i, PyDict.ordered<SaveValue>([['momentum_buffer', buffer]]));
   });
-  const group = PyDict.ordered<SaveValue>([
-    ['lr', new PyFloat(0.01)],
-    ['momentum', new PyFloat(0.99)],
-    ['dampening', 0],
-    ['weight_decay', new PyFloat(3e-5)],
-    ['nesterov', true],
-    ['params', specs.map((_, i) => i)],
-  ]);
+  const group = sgdGroup([['params', specs.map((_, i) => i)]]);
   return PyDict.ordered<SaveValue>([
     ['state', state],
     ['param_groups', [group]],
@@ -234,12 +239,7 @@ export function toTorchV2Chunks(
   const configuration = own && m.meta.configuration !== null ? m.meta.configuration : '3d_fullres';
   const dataset = m.meta.datasetJson ?? minimalDatasetJson(m);
   const n = new StuNet(m.arch).parameterSpecs().length;
-  const group = PyDict.ordered<SaveValue>([
-    ['lr', new PyFloat(0.01)],
-    ['momentum', new PyFloat(0.99)],
-    ['dampening', 0],
-    ['weight_decay', new PyFloat(3e-5)],
-    ['nesterov', true],
+  const group = sgdGroup([
     ['maximize', false],
     ['foreach', null],
     ['differentiable', false],

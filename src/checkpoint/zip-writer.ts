@@ -1,5 +1,8 @@
 import { fail } from '../util/errors.js';
 import { crc32 } from '../util/crc32.js';
+import { concatChunks } from '../util/bytes.js';
+
+export { concatChunks };
 
 /**
  * A stored-only zip writer laid out like torch's own (PyTorchStreamWriter): every entry's data starts on a
@@ -162,16 +165,6 @@ function endRecords(count: number, cdOffset: number, cdSize: number): Uint8Array
   v.setUint32(88, Math.min(cdSize, U32_MAX), true);
   v.setUint32(92, Math.min(cdOffset, U32_MAX), true);
   return end;
-}
-
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
 }
 
 export function writeZip(files: readonly ZipInput[], opts: ZipWriteOptions = {}): Uint8Array {

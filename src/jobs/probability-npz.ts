@@ -70,13 +70,7 @@ export function memoryProbabilitySink(store: FileStore, path: string): Probabili
         grid,
         (o, n) => bytes.subarray(o, o + n),
       );
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.length;
-      }
-      store.writeAll([{ path, data: out }]);
+      store.writeAll([{ path, data: chunks }]);
     },
     abort() {
       data = null;

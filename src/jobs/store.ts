@@ -3,6 +3,7 @@
  * set of dropped or fetched files in a browser (`MemoryStore`). Paths are the host's; jobs build them
  * only through `join`/`dirname`/`basename` of the store. Writes are all-or-nothing per call.
  */
+import { concatChunks } from '../util/bytes.js';
 import { StunetError, fail } from '../util/errors.js';
 
 export interface StoredFile {
@@ -14,14 +15,7 @@ export interface StoredFile {
 /** A file's content as one buffer (MemoryStore; small files). */
 export function storedBytes(data: StoredFile['data']): Uint8Array {
   if (typeof data === 'string') return new TextEncoder().encode(data);
-  if (data instanceof Uint8Array) return data;
-  const out = new Uint8Array(data.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of data) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return data instanceof Uint8Array ? data : concatChunks(data);
 }
 
 export interface FileStore {

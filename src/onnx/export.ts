@@ -1,3 +1,4 @@
+import { concatChunks } from '../util/bytes.js';
 import { isLittleEndian } from '../util/endian.js';
 import { fail } from '../util/errors.js';
 import type { Ops, ParamSource } from '../engine/ops.js';
@@ -219,13 +220,5 @@ function layoutExternal(
   return { initializers, externalData: { location, byteLength: offset, chunks } };
 }
 
-/** The side file as one array, e.g. for createOrtSession(bytes, { externalData }). Copies everything. */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
+/** The side file as one array, e.g. for createOrtSession(bytes, { externalData }): concatChunks of its chunks. */
+export { concatChunks };

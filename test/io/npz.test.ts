@@ -5,18 +5,13 @@ import { bytesSource, ZipReader } from '../../src/checkpoint/zip.js';
 import { NpzStreamWriter } from '../../src/io/npz.js';
 import { readNpy } from '../../src/io/npy.js';
 import { writeProbabilityNpz } from '../../src/jobs/probability-npz.js';
+import { concatChunks } from '../../src/util/bytes.js';
 
 function collect(write: (w: NpzStreamWriter) => void): Uint8Array {
   const chunks: Uint8Array[] = [];
   const w = new NpzStreamWriter((c) => chunks.push(c.slice()));
   write(w);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatChunks(chunks);
 }
 
 test('members pushed in pieces read back whole and deflated, CRC checked', () => {
