@@ -119,12 +119,20 @@ export {
   listNiftiFiles,
   memoryProbabilitySink,
   predictCaseFile,
-  predictFiles,
   type PredictFileOptions,
   type PredictFileReport,
   type PredictHost,
   type ProbabilitySink,
 } from './jobs/predict-files.js';
+export {
+  expectedOutputs,
+  predictFiles,
+  predictRun,
+  type CaseOutcome,
+  type CaseStatus,
+  type PredictRun,
+  type PredictRunOptions,
+} from './jobs/predict-run.js';
 export {
   checkSameGeometry,
   datasetLabelNames,

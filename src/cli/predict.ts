@@ -1,7 +1,20 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import { checkBackendDevice, createPredictorNetwork, type PredictBackend } from '../jobs/network.js';
+import {
+  checkBackendDevice,
+  createPredictorNetwork,
+  type PredictBackend,
+  type Predictor,
+} from '../jobs/network.js';
+import { describeRun, predictReport } from '../jobs/predict-report.js';
+import type { LoadedModel } from '../model/loaded-model.js';
+import { ortVersion } from '../onnx/session-node.js';
+import { sha256File } from '../node/download.js';
+import { stunetVersion } from '../node/doctor.js';
+import { writeAtomic } from '../node/fs.js';
+import { resolveModelArg } from '../node/model-cache.js';
+import { toJsonValue, type JsonValue } from '../util/json.js';
 import { parseDevice } from '../onnx/session.js';
 import { availableMemoryBytes } from '../node/memory.js';
 import { loadModelFrom } from '../node/model-source.js';
@@ -38,6 +51,8 @@ interface PredictCliOptions {
   ttaMemoryGb?: string;
   maxMemoryGb?: string;
   lowMemory?: boolean;
+  continue?: boolean;
+  report?: string;
 }
 
 function parseStep(text: string): number {
@@ -101,6 +116,107 @@ function memoryBudget(text: string | undefined): number {
   return gb * 2 ** 30;
 }
 
+/** The sha256 of the model's weights file (a checkpoint, or a model folder's weights.safetensors). */
+function modelSha256(path: string): string | null {
+  const file = nodeStore.isDirectory(path) ? nodeStore.join(path, 'weights.safetensors') : path;
+  return nodeStore.exists(file) && !nodeStore.isDirectory(file) ? sha256File(file) : null;
+}
+
+/** Predicts every case (a folder goes on past a failed case), prints the summary, writes --report. */
+async function runCases(
+  o: PredictCliOptions,
+  input: string | string[],
+  model: LoadedModel,
+  predictor: Predictor,
+  caseOpts: NodePredictOptions,
+): Promise<void> {
+  const started = new Date().toISOString();
+  const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
+  const run = await interruptible(hint, (signal) =>
+    predictPaths(input, o.output, model, predictor.network, {
+      ...caseOpts,
+      skipExisting: o.continue === true,
+      // A folder goes on past a failed case; one case fails with its one error line.
+      continueOnError: typeof input === 'string' && nodeStore.isDirectory(input),
+      signal,
+      onProgress: consoleProgress(process.stderr),
+      onCaseStart: (file, i, n) => {
+        if (n > 1) console.log(`case ${i + 1}/${n}: ${file}`);
+      },
+      onOutcome: (c) => {
+        if (c.status === 'skipped') console.log(`${c.input}: skipped, its outputs are complete (--continue)`);
+        if (c.status === 'failed') console.error(`${c.input}: failed: ${c.error ?? ''}`);
+      },
+      onCase: (r) => {
+        console.log(
+          `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
+            `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
+        );
+      },
+    }),
+  );
+  if (run.cases.length > 1 || run.failed > 0 || run.skipped > 0) console.log(describeRun(run));
+  if (o.report !== undefined) {
+    const modelPath = resolveModelArg(o.model);
+    const report = predictReport(run, {
+      versions: { stunet: stunetVersion(), node: process.versions.node, onnxruntime: ortVersion() },
+      device: predictor.device,
+      model: { path: modelPath, sha256: modelSha256(modelPath) },
+      options: toJsonValue({ ...o }) as Record<string, JsonValue>,
+      started,
+    });
+    writeAtomic(o.report, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`report: ${o.report}`);
+  }
+  if (run.failed > 0)
+    fail(
+      'RUNTIME',
+      `${run.failed} of ${run.cases.length} cases failed (named above${o.report === undefined ? '' : ` and in ${o.report}`})`,
+    );
+}
+
+/** `stunet predict`: the memory it needs, the model, the predictor, then the cases. */
+async function predictAction(o: PredictCliOptions): Promise<void> {
+  const opts = parseOptions(o);
+  const device = parseDevice(o.device);
+  checkBackendDevice(opts.backend, device);
+  const plans = o.plans === undefined ? {} : { plans: o.plans };
+  const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
+  const { backend, threads, ...caseOpts } = opts;
+  // What it will take, from the architecture and the largest input's header, before any weight is read.
+  const probe = loadModelFrom(o.model, { ...plans, weights: false });
+  const need = predictMemory(nodeStore, probe, {
+    file: largestInput(input),
+    executor: backend === 'ort' ? 'ort' : 'wasm',
+    ringBytes: DEFAULT_RING_MEMORY_BYTES,
+    lowMemory: o.lowMemory === true,
+  });
+  const available = memoryBudget(o.maxMemoryGb);
+  console.log(
+    describePredictMemory(
+      need,
+      available,
+      o.maxMemoryGb === undefined ? 'available' : 'allowed (--max-memory-gb)',
+    ),
+  );
+  checkPredictMemory(need, available, o.model);
+  let model = loadModelFrom(o.model, plans);
+  const predictor = await createPredictorNetwork(model, backend, nodeRuntime, {
+    device,
+    lowMemory: o.lowMemory === true,
+    ...(threads === undefined ? {} : { threads }),
+  });
+  // ONNX Runtime holds its own copy now; the cases need the model's meta only (H: 5.4 GiB let go).
+  if (backend === 'ort') model = { ...model, weights: new Map() };
+  if (predictor.fallback !== undefined) console.warn(`warning: ${predictor.fallback}; running on the CPU`);
+  console.log(`device: ${predictor.device} (${backend === 'ort' ? 'ONNX Runtime' : `${backend} engine`})`);
+  try {
+    await runCases(o, input, model, predictor, { ...caseOpts, maxImageBytes: availableMemoryBytes() });
+  } finally {
+    await predictor.close();
+  }
+}
+
 export function registerPredict(program: Command): void {
   program
     .command('predict')
@@ -149,6 +265,14 @@ export function registerPredict(program: Command): void {
     )
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
     .option(
+      '--continue',
+      'skip cases whose outputs (all those asked for) exist: resume an interrupted folder',
+    )
+    .option(
+      '--report <file.json>',
+      'write versions, device, model sha256, options and each case: status, seconds, files, error',
+    )
+    .option(
       '--low-memory',
       'ONNX Runtime without its memory arena: about half the activation memory, slower (backend ort)',
     )
@@ -156,65 +280,5 @@ export function registerPredict(program: Command): void {
       '--max-memory-gb <n>',
       'refuse to start when the memory predict will need (printed first) exceeds n GiB (default: the available memory)',
     )
-    .action(async (o: PredictCliOptions) => {
-      const opts = parseOptions(o);
-      const device = parseDevice(o.device);
-      checkBackendDevice(opts.backend, device);
-      const plans = o.plans === undefined ? {} : { plans: o.plans };
-      const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
-      const { backend, threads, ...caseOpts } = opts;
-      // What it will take, from the architecture and the largest input's header, before any weight is read.
-      const probe = loadModelFrom(o.model, { ...plans, weights: false });
-      const need = predictMemory(nodeStore, probe, {
-        file: largestInput(input),
-        executor: backend === 'ort' ? 'ort' : 'wasm',
-        ringBytes: DEFAULT_RING_MEMORY_BYTES,
-        lowMemory: o.lowMemory === true,
-      });
-      const available = memoryBudget(o.maxMemoryGb);
-      console.log(
-        describePredictMemory(
-          need,
-          available,
-          o.maxMemoryGb === undefined ? 'available' : 'allowed (--max-memory-gb)',
-        ),
-      );
-      checkPredictMemory(need, available, o.model);
-      let model = loadModelFrom(o.model, plans);
-      const predictor = await createPredictorNetwork(model, backend, nodeRuntime, {
-        device,
-        lowMemory: o.lowMemory === true,
-        ...(threads === undefined ? {} : { threads }),
-      });
-      // ONNX Runtime holds its own copy now; the cases need the model's meta only (H: 5.4 GiB let go).
-      if (backend === 'ort') model = { ...model, weights: new Map() };
-      if (predictor.fallback !== undefined)
-        console.warn(`warning: ${predictor.fallback}; running on the CPU`);
-      console.log(
-        `device: ${predictor.device} (${backend === 'ort' ? 'ONNX Runtime' : `${backend} engine`})`,
-      );
-      const progress = consoleProgress(process.stderr);
-      try {
-        const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
-        await interruptible(hint, (signal) =>
-          predictPaths(input, o.output, model, predictor.network, {
-            ...caseOpts,
-            maxImageBytes: availableMemoryBytes(),
-            signal,
-            onProgress: progress,
-            onCaseStart: (input, i, n) => {
-              if (n > 1) console.log(`case ${i + 1}/${n}: ${input}`);
-            },
-            onCase: (r) => {
-              console.log(
-                `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
-                  `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
-              );
-            },
-          }),
-        );
-      } finally {
-        await predictor.close();
-      }
-    });
+    .action(predictAction);
 }

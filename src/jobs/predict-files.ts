@@ -8,7 +8,6 @@ import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
 import {
-  checkMapModel,
   niftiStem,
   predictCase,
   type ChannelInput,
@@ -122,7 +121,7 @@ export interface CaseFiles {
 }
 
 /** nnU-Net's naming `<case>_<XXXX>` (channel XXXX, four digits). */
-const CHANNEL_SUFFIX = /^(.+)_(\d{4})$/;
+export const CHANNEL_SUFFIX = /^(.+)_(\d{4})$/;
 
 /**
  * The cases of a folder as nnU-Net reads them: `case_0000`, `case_0001`, … are the channels of `case`
@@ -175,52 +174,4 @@ export function checkWritable(store: FileStore, dir: string): void {
       `predict: cannot write to the output folder '${dir}': ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-}
-
-/**
- * `input`: a file, a folder of cases, or several files (the channels of one case, in order); `output` a
- * .nii(.gz) path for one case, else a folder. Everything that can be checked is checked before the first
- * case is computed: the cases and their channel counts, `--map`, the output folder. Calls `onCase` after
- * each case; returns the reports in input order.
- */
-export async function predictFiles(
-  host: PredictHost,
-  input: string | readonly string[],
-  output: string,
-  model: LoadedModel,
-  network: NetworkFn,
-  opts: PredictFileOptions & {
-    readonly onCase?: (report: PredictFileReport, index: number, total: number) => void;
-    readonly onCaseStart?: (input: string, index: number, total: number) => void;
-  } = {},
-): Promise<PredictFileReport[]> {
-  const { store } = host;
-  const list = typeof input === 'string' ? [input] : input;
-  const folder = list.length === 1 && store.isDirectory(list[0] ?? '');
-  const cases = folder
-    ? groupCaseFiles(store, listNiftiFiles(store, list[0] ?? ''))
-    : [{ name: niftiStem(list[0] ?? '').replace(CHANNEL_SUFFIX, '$1'), files: list }];
-  for (const c of cases) {
-    for (const f of c.files)
-      if (!store.exists(f)) fail('NOT_FOUND', `predict: input image '${f}' does not exist`);
-    if (c.files.length !== model.arch.inputChannels)
-      fail(
-        'BAD_INPUT',
-        `predict: the model takes ${model.arch.inputChannels} input channel(s), case '${c.name}' has ` +
-          `${c.files.length} (${c.files.join(', ')}); give one file per channel: a folder of ` +
-          `<case>_0000…, or -i a.nii.gz,b.nii.gz`,
-      );
-  }
-  if (opts.map !== undefined) checkMapModel(model, opts.map);
-  const toFolder = folder || store.isDirectory(output) || !/\.nii(\.gz)?$/i.test(output);
-  checkWritable(store, toFolder ? output : store.dirname(output));
-  const reports: PredictFileReport[] = [];
-  for (const [i, c] of cases.entries()) {
-    opts.onCaseStart?.(c.files.join(','), i, cases.length);
-    const out = toFolder ? store.join(output, `${c.name}.nii.gz`) : output;
-    const r = await predictCaseFile(host, c.files, out, model, network, opts);
-    reports.push(r);
-    opts.onCase?.(r, i, cases.length);
-  }
-  return reports;
 }

@@ -114,7 +114,7 @@ export function wasmSimdSupport(): { simd128: boolean; relaxedSimd: boolean } {
 }
 
 /** The stunet version of the package this file belongs to (source or built copy). */
-function stunetVersion(): string {
+export function stunetVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++, dir = dirname(dir)) {
     const path = join(dir, 'package.json');

@@ -22,13 +22,13 @@ import type { NetworkFn } from '../inference/tta.js';
 import {
   listNiftiFiles,
   predictCaseFile,
-  predictFiles,
   type PredictFileOptions as JobPredictOptions,
   type PredictFileReport,
   type PredictHost,
   type ProbabilitySink,
 } from '../jobs/predict-files.js';
 import { writeProbabilityNpz } from '../jobs/probability-npz.js';
+import { predictRun, type PredictRun, type PredictRunOptions } from '../jobs/predict-run.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
 import { nodeStore } from './file-store.js';
@@ -213,13 +213,13 @@ export function predictFile(
   return predictCaseFile(nodePredictHost(), input, output, model, network, withRing(opts));
 }
 
-/** predictFiles on disk: a file or a folder of cases. */
+/** predictRun on disk: a file or a folder of cases, with their outcomes. */
 export function predictPaths(
   input: string | readonly string[],
   output: string,
   model: LoadedModel,
   network: NetworkFn,
-  opts: NodePredictOptions & Parameters<typeof predictFiles>[5] = {},
-): Promise<PredictFileReport[]> {
-  return predictFiles(nodePredictHost(), input, output, model, network, withRing(opts));
+  opts: NodePredictOptions & PredictRunOptions = {},
+): Promise<PredictRun> {
+  return predictRun(nodePredictHost(), input, output, model, network, withRing(opts));
 }

@@ -13,7 +13,7 @@ import type { NetworkFn } from '../../src/inference/tta.js';
 import { loadModelFromStore } from '../../src/jobs/model-files.js';
 import { createPredictorNetwork } from '../../src/jobs/network.js';
 import { checkMapModel } from '../../src/jobs/predict-case.js';
-import { predictFiles } from '../../src/jobs/predict-files.js';
+import { predictFiles } from '../../src/jobs/predict-run.js';
 import { engineRuntime } from '../../src/jobs/runtime.js';
 import { MemoryStore } from '../../src/jobs/store.js';
 import { defaultMeta, type LoadedModel } from '../../src/model/loaded-model.js';

@@ -10,7 +10,7 @@ import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti, writeNifti } from '../../src/io/nifti.js';
 import { loadModelFromStore } from '../../src/jobs/model-files.js';
 import { createPredictorNetwork } from '../../src/jobs/network.js';
-import { predictFiles } from '../../src/jobs/predict-files.js';
+import { predictFiles } from '../../src/jobs/predict-run.js';
 import { engineRuntime } from '../../src/jobs/runtime.js';
 import { MemoryStore, readText } from '../../src/jobs/store.js';
 import { loadModelFrom } from '../../src/node/model-source.js';
