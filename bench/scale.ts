@@ -6,6 +6,7 @@
  * next to the peak RSS measured, and the wall time. Asserts nothing.
  *
  *   node --import tsx bench/scale.ts --scales L,H [--threads 2] [--json] [--keep DIR] [--convert]
+ *        [--low-memory]   predict with ONNX Runtime's arena off (announced with it)
  *
  * --convert also times `stunet convert` (to our model folder) and `stunet export-onnx` (external data) of
  * the checkpoint, with their peak RSS.
@@ -38,6 +39,7 @@ const json = process.argv.includes('--json');
 const threads = arg('--threads', '2');
 const keep = arg('--keep', '');
 const convert = process.argv.includes('--convert');
+const lowMemory = process.argv.includes('--low-memory');
 
 /** Runs the CLI from source with the peak-RSS reporter: seconds, peak RSS bytes, stdout. */
 function cli(args: readonly string[]): { seconds: number; peak: number; stdout: string } {
@@ -148,6 +150,7 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
       file: input,
       executor: 'ort',
       ringBytes: DEFAULT_RING_MEMORY_BYTES,
+      lowMemory,
     });
     const r = cli([
       'predict',
@@ -160,6 +163,7 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
       '--no-tta',
       '--threads',
       threads,
+      ...(lowMemory ? ['--low-memory'] : []),
     ]);
     const { seconds, peak } = r;
     const announced = /memory: [^\n]*/.exec(r.stdout)?.[0] ?? '';
@@ -173,6 +177,7 @@ for (const scale of arg('--scales', 'L,H').split(',') as ScaleName[]) {
       estimateOverPeak: estimate.peakBytes / peak,
       seconds,
       threads: Number(threads),
+      lowMemory,
     };
     const conv = convert ? conversions(ckpt, dir) : null;
     if (json) console.log(JSON.stringify({ ...m, ...conv }));

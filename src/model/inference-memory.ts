@@ -13,15 +13,16 @@ import { ShapeTape, type Sym } from './memory.js';
 import { StuNet } from './stunet.js';
 import type { Vec3 } from '../util/vec3.js';
 
-/** Process baseline: Node, the ONNX Runtime library, our code, the parsed input (measured). */
-const BASE_BYTES = 240 * 2 ** 20;
+/** Process baseline: Node, the ONNX Runtime library, our code, the parsed input (fitted). */
+const BASE_BYTES = 200 * 2 ** 20;
 /**
- * ONNX Runtime's share per byte of weights and per byte of planned live activations (its copy of the
- * initializers, packed conv weights, its arena's slack), fitted on one 128³ tile of B and L with
- * bench/scale.ts: announced/measured S 1.10, B 1.01, L 1.00 (docs/memory.md).
+ * ONNX Runtime's share per byte of weights while it runs (its initializers and what it packs) and per byte
+ * of planned live activations (its arena's slack), fitted with bench/scale.ts on one 128³ tile of S, B, L
+ * and H: announced/measured 1.08, 0.99, 0.99, 1.06 (docs/memory.md). While its session is created it holds
+ * one copy of the weights beside ours.
  */
-const ORT_WEIGHT_COPIES = 1.2;
-const ORT_ACTIVATION_FACTOR = 1.55;
+const ORT_WEIGHT_COPIES = 1.1;
+const ORT_ACTIVATION_FACTOR = 1.6;
 /** Without its arena and memory pattern (`--low-memory`), ONNX Runtime holds little beyond the live set. */
 const ORT_LOW_MEMORY_ACTIVATION_FACTOR = 1.1;
 /** Models whose weights exceed this are handed to ONNX Runtime as external data, not as one protobuf. */
@@ -102,7 +103,7 @@ export function estimatePredictMemory(
   // Running: ONNX Runtime's weights (ours are let go once its session exists) or ours for the engine.
   const running = BASE_BYTES + (ort ? runtimeWeightsBytes : weightsBytes) + activationBytes + caseBytes;
   // Creating a session holds ours and the runtime's, and an inline model's protobuf (a third copy).
-  const creating = BASE_BYTES + weightsBytes + runtimeWeightsBytes + (inline ? weightsBytes : 0);
+  const creating = BASE_BYTES + (ort ? 2 : 1) * weightsBytes + (inline ? weightsBytes : 0);
   return {
     weightsBytes,
     runtimeWeightsBytes,
