@@ -9,6 +9,7 @@ import {
 } from '../jobs/network.js';
 import { describeRun, predictReport } from '../jobs/predict-report.js';
 import type { LoadedModel } from '../model/loaded-model.js';
+import { modelDefaults } from '../inference/model-defaults.js';
 import { ortVersion } from '../onnx/session-node.js';
 import { sha256File } from '../node/download.js';
 import { stunetVersion } from '../node/doctor.js';
@@ -35,8 +36,9 @@ interface PredictCliOptions {
   output: string;
   model: string;
   plans?: string;
-  stepSize: string;
+  stepSize?: string;
   tta: boolean;
+  fast?: boolean;
   mirrorAxes?: string;
   mode?: string;
   threads?: string;
@@ -88,12 +90,15 @@ function parseOptions(
     if (o.ttaMemoryGb.trim() === '' || !(ttaGb >= 0) || !Number.isFinite(ttaGb))
       fail('BAD_INPUT', `--tta-memory-gb: expected a number ≥ 0, got '${o.ttaMemoryGb}'`);
   }
-  if (!o.tta && o.mirrorAxes !== undefined)
+  if (o.fast === true && (o.stepSize !== undefined || o.mirrorAxes !== undefined))
+    fail('BAD_INPUT', '--fast sets --step-size 1 and --no-tta: give --fast or those options, not both');
+  const tta = o.tta && o.fast !== true;
+  if (!tta && o.mirrorAxes !== undefined)
     fail('BAD_INPUT', '--mirror-axes and --no-tta contradict each other: --no-tta mirrors no axis');
-  const mirrorAxes = o.tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
+  const mirrorAxes = tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
   return {
     backend: o.backend,
-    stepSize: parseStep(o.stepSize),
+    stepSize: o.fast === true ? 1 : parseStep(o.stepSize ?? '0.5'),
     ...(threads === undefined ? {} : { threads }),
     ...(mirrorAxes === undefined ? {} : { mirrorAxes }),
     ...(o.mode === undefined ? {} : { mode: o.mode as SlidingWindowMode }),
@@ -210,6 +215,11 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
   if (backend === 'ort') model = { ...model, weights: new Map() };
   if (predictor.fallback !== undefined) console.warn(`warning: ${predictor.fallback}; running on the CPU`);
   console.log(`device: ${predictor.device} (${backend === 'ort' ? 'ONNX Runtime' : `${backend} engine`})`);
+  const passes = 2 ** (caseOpts.mirrorAxes ?? modelDefaults(model).mirrorAxes).length;
+  if (passes > 1 && predictor.device === 'cpu')
+    console.log(
+      `note: mirror TTA runs ${passes} passes per tile (${passes}× the time); --no-tta skips it, --fast also strides whole tiles`,
+    );
   try {
     await runCases(o, input, model, predictor, { ...caseOpts, maxImageBytes: availableMemoryBytes() });
   } finally {
@@ -231,8 +241,12 @@ export function registerPredict(program: Command): void {
       'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
     )
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
-    .option('--step-size <f>', 'tile stride as a fraction of the patch', '0.5')
+    .option('--step-size <f>', 'tile stride as a fraction of the patch (default: 0.5)')
     .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
+    .option(
+      '--fast',
+      'no TTA and tiles side by side, not overlapping (--no-tta --step-size 1)',
+    )
     .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
     .option(
       '--tta-memory-gb <n>',

@@ -281,3 +281,25 @@ test('predict says the memory it needs before anything, and refuses beyond --max
   assert.match(lines[0] ?? '', /^memory: about .* needed .*; 4\.00 GiB allowed \(--max-memory-gb\)$/);
   assert.match(lines[1] ?? '', /^device: cpu/);
 });
+
+test('predict --fast: no TTA and step 1 (fewer tiles), exclusive with --step-size; TTA on the CPU is noted', () => {
+  const dir = tempDir();
+  const img = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
+  const input = join(dir, 'ct.nii.gz');
+  writeFileSync(input, writeNifti(cropNifti(img, [20, 20, 0], [80, 70, 30])));
+  const fast = runCli(['predict', '-i', input, '-o', join(dir, 'f.nii.gz'), '-m', MODEL, '--fast']);
+  assert.equal(fast.status, 0, fast.stderr);
+  assert.doesNotMatch(fast.stdout, /note: mirror TTA/);
+  const noTta = runCli(['predict', '-i', input, '-o', join(dir, 'n.nii.gz'), '-m', MODEL, '--no-tta']);
+  assert.equal(noTta.status, 0, noTta.stderr);
+  const tiles = (stderr: string): number => Number(/sliding-window: (\d+)\/\1/.exec(stderr)?.[1] ?? NaN);
+  assert.ok(tiles(fast.stderr) < tiles(noTta.stderr), `${tiles(fast.stderr)} vs ${tiles(noTta.stderr)} tiles`);
+  const both = runCli(['predict', '-i', input, '-o', join(dir, 'x.nii.gz'), '-m', MODEL, '--fast', '--step-size', '0.5']);
+  assert.equal(both.status, 1);
+  assert.match(both.stderr, /^error: --fast sets --step-size 1 and --no-tta/);
+  const help = runCli(['predict', '--help']).stdout;
+  assert.match(help, /--fast/);
+  const tta = runCli(['predict', '-i', ctCrop(dir), '-o', join(dir, 't.nii.gz'), '-m', MODEL]);
+  assert.equal(tta.status, 0, tta.stderr);
+  assert.match(tta.stdout, /note: mirror TTA runs 8 passes per tile \(8× the time\); --no-tta skips it/);
+});
