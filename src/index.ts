@@ -42,6 +42,15 @@ export { createNifti, niftiToVolume, volumeToNifti } from './io/nifti-volume.js'
 export type { Volume } from './io/volume.js';
 export { toClosestCanonical, fromCanonical, orientationCode } from './io/orientation.js';
 export { readNpy, writeNpy, type NpyArray } from './io/npy.js';
+export {
+  listDicomSeries,
+  readDicomSeries,
+  type DicomSeriesImage,
+  type ReadDicomOptions,
+} from './io/dicom/read.js';
+export type { DicomFile, DicomSeriesInfo } from './io/dicom/series.js';
+export type { DicomCodecModules } from './io/dicom/codecs.js';
+export { dicomFilesFromZip } from './io/dicom/zip.js';
 export { tensorFromNpy, npyFromTensor } from './io/npy-tensor.js';
 export * as labels from './io/labels/index.js';
 

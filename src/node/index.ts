@@ -5,6 +5,7 @@
 export * from '../index.js';
 
 export { nodeRuntime } from './runtime.js';
+export { dicomFilesFromPaths, readDicomSeriesFromPaths } from './dicom-files.js';
 export { createNodeWasmBackend, nodeThreadPool } from './wasm-pool.js';
 export {
   createOrtSession,

@@ -108,19 +108,27 @@ async function wasmDecoder(
   const module = (await factoryOf(imported)(args)) as Record<string, new () => EmDecoder>;
   const Ctor = module[spec.cls];
   if (Ctor === undefined) fail('UNSUPPORTED', `dicom: @cornerstonejs/${spec.pkg} has no ${spec.cls}`);
-  const decoder = new Ctor();
+  // a fresh decoder per frame: after a failed decode, a reused one still holds the previous frame
   return (encoded) => {
-    decoder.getEncodedBuffer(encoded.length).set(encoded);
-    decoder.decode();
-    const info = decoder.getFrameInfo();
-    return {
-      width: info.width,
-      height: info.height,
-      bitsPerSample: info.bitsPerSample,
-      components: info.componentCount,
-      signed: info.isSigned,
-      bytes: decoder.getDecodedBuffer().slice(),
-    };
+    const decoder = new Ctor();
+    try {
+      decoder.getEncodedBuffer(encoded.length).set(encoded);
+      decoder.decode();
+      const info = decoder.getFrameInfo();
+      const bytes = decoder.getDecodedBuffer().slice();
+      const expected = info.width * info.height * info.componentCount * (info.bitsPerSample > 8 ? 2 : 1);
+      if (bytes.length === 0 || bytes.length !== expected) throw new Error(`${bytes.length} bytes out`);
+      return {
+        width: info.width,
+        height: info.height,
+        bitsPerSample: info.bitsPerSample,
+        components: info.componentCount,
+        signed: info.isSigned,
+        bytes,
+      };
+    } finally {
+      decoder.delete();
+    }
   };
 }
 

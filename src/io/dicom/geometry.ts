@@ -178,6 +178,6 @@ export function seriesGeometry(
     const [ra, ca, pa] = [r[a] ?? 0, c[a] ?? 0, p0[a] ?? 0];
     return [cs * ra, -rs * ca, kcol[a] ?? 0, pa + (rows - 1) * rs * ca];
   });
-  const ras = lps.map((row, a) => (a < 2 ? row.map((v) => -v) : row));
+  const ras = lps.map((row, a) => (a < 2 ? row.map((v) => 0 - v) : row));
   return { slices: sorted, affine: mat4(ras), step, ...(tilt !== undefined ? { tilt } : {}) };
 }

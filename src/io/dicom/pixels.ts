@@ -144,7 +144,7 @@ export async function decodePixels(
   } catch (e) {
     fail(
       'BAD_INPUT',
-      `dicom: ${name}: the ${codec} pixel data does not decode (${e instanceof Error ? e.message : String(e)}): corrupt pixel data`,
+      `dicom: ${name}: the ${codec} pixel data does not decode (${e instanceof Error ? e.message : `codec exception ${String(e)}`}): corrupt pixel data`,
     );
   }
   // the stream's own signedness wins for JPEG 2000 (it carries it); the header's for the rest

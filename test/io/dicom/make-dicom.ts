@@ -3,6 +3,7 @@
  * a synthetic slice, so the tests can make series with any geometry and transfer syntax.
  */
 import { deflateSync } from 'fflate';
+import type { Mat4 } from '../../../src/io/geometry.js';
 
 export type Syntax = 'implicit' | 'explicit' | 'deflate' | 'rle';
 
@@ -237,7 +238,7 @@ export function makeSeries(
       ...opts,
       rows,
       columns,
-      pixels: opts.pixels ?? syntheticPixels(rows, columns, k),
+      pixels: opts.pixels ?? syntheticPixels(rows, columns, k, (opts.bitsAllocated ?? 16) === 8 ? 256 : 4000),
       position,
       instance: k + 1,
     };
@@ -247,4 +248,12 @@ export function makeSeries(
     });
   }
   return files;
+}
+
+/** The largest difference between two affines' first three rows. */
+export function maxAffineDiff(a: Mat4, b: readonly (readonly number[])[]): number {
+  let d = 0;
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 4; c++) d = Math.max(d, Math.abs((a[r]?.[c] ?? NaN) - (b[r]?.[c] ?? NaN)));
+  return d;
 }
