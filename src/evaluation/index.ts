@@ -31,3 +31,33 @@ export {
   type Summary,
 } from './summary.js';
 export { parsePythonJson, pythonFloatRepr, writePythonJson, type PyJsonValue } from './python-json.js';
+export {
+  componentRuns,
+  keepLargestComponent,
+  labelComponents,
+  removeSmallBlobs,
+  voxelVolume,
+  type ClassOrGroup,
+  type ComponentRuns,
+  type Dims3,
+  type KeepLargestOptions,
+  type KeepLargestResult,
+  type RemoveSmallBlobsResult,
+} from './connected-components.js';
+export {
+  applyPostprocessing,
+  compactLabels,
+  determinePostprocessing,
+  type DeterminePostprocessingOptions,
+  type DeterminePostprocessingResult,
+  type PostprocessCase,
+  type PostprocessCaseSource,
+} from './postprocess.js';
+export {
+  formatMinValidObjectSizes,
+  parseMinValidObjectSizes,
+  parsePostprocessingJson,
+  postprocessingToJson,
+  type PostprocessDetermination,
+  type PostprocessSpec,
+} from './postprocessing-json.js';
