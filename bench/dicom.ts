@@ -50,5 +50,7 @@ else {
   console.log(`DICOM ${result.series}: ${result.dims.join('×')} (${result.transferSyntax})`);
   console.log(`  files from disk        ${result.readFilesMs} ms`);
   console.log(`  first read (+ codec)   ${result.firstReadMs} ms`);
-  console.log(`  read, median of ${repeats}     ${result.medianReadMs} ms (${result.msPerSlice} ms a slice, ${result.megavoxelsPerSecond} Mvoxel/s)`);
+  console.log(
+    `  read, median of ${repeats}     ${result.medianReadMs} ms (${result.msPerSlice} ms a slice, ${result.megavoxelsPerSecond} Mvoxel/s)`,
+  );
 }
