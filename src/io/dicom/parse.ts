@@ -1,4 +1,5 @@
 import { Inflate } from 'fflate';
+import { concatChunks } from '../../util/bytes.js';
 import { fail } from '../../util/errors.js';
 
 /**
@@ -204,13 +205,7 @@ function inflateLimited(data: Uint8Array, name: string, max: number): Uint8Array
       `dicom: ${name}: the deflated data set does not inflate (${e instanceof Error ? e.message : String(e)})`,
     );
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatChunks(chunks);
 }
 
 /** Splits encapsulated pixel data (items after the basic offset table) into fragments. */

@@ -1,3 +1,4 @@
+import { concatChunks } from '../../util/bytes.js';
 import { fail } from '../../util/errors.js';
 import { CODEC_OF_SYNTAX, frameDecoder, type DecodedFrame, type DicomCodecModules } from './codecs.js';
 import { getBytes, getNumbers, getString, getUint16, PIXEL_DATA, TS, type DicomDataSet } from './parse.js';
@@ -78,15 +79,9 @@ function storedValues(bytes: Uint8Array, info: PixelInfo, name: string, signed: 
   return out;
 }
 
+/** One frame's bytes: its only fragment as it is, or the fragments joined. */
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : concatChunks(parts);
 }
 
 function checkDecoded(f: DecodedFrame, info: PixelInfo, name: string, codec: string): Uint8Array {
