@@ -75,7 +75,9 @@ const WASM = {
   jpeg2000: { key: 'openjpeg', pkg: 'codec-openjpeg', cls: 'J2KDecoder' },
 } as const;
 
-const cache = new Map<string, Promise<FrameDecoder>>();
+/** Loaded decoders: by codec for the default loader, and per `codecs` object handed in. */
+const defaults = new Map<string, Promise<FrameDecoder>>();
+const handedIn = new WeakMap<DicomCodecModules, Map<string, Promise<FrameDecoder>>>();
 
 function factoryOf(m: FactoryImport): EmscriptenFactory {
   return typeof m === 'function' ? m : m.default;
@@ -144,14 +146,17 @@ function jpegLossless(encoded: Uint8Array): DecodedFrame {
 /** The decoder for a codec, loaded once (per process) and reused. */
 export function frameDecoder(name: CodecName, modules?: DicomCodecModules): Promise<FrameDecoder> {
   if (name === 'jpeg-lossless') return Promise.resolve(jpegLossless);
-  const key = modules === undefined ? name : `${name}:custom`;
-  let p = cache.get(key);
-  if (p === undefined || modules !== undefined) {
+  let cache = defaults;
+  if (modules !== undefined) {
+    cache = handedIn.get(modules) ?? new Map<string, Promise<FrameDecoder>>();
+    handedIn.set(modules, cache);
+  }
+  let p = cache.get(name);
+  if (p === undefined) {
     p = wasmDecoder(name, modules);
-    if (modules === undefined) {
-      cache.set(key, p);
-      p.catch(() => cache.delete(key));
-    }
+    cache.set(name, p);
+    // a failed load is not kept: the next call tries again
+    p.catch(() => cache.delete(name));
   }
   return p;
 }
