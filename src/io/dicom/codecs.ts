@@ -1,10 +1,10 @@
-import { Decoder as JpegLosslessDecoder } from 'jpeg-lossless-decoder-js';
 import { fail } from '../../util/errors.js';
+import { decodeJpegLossless } from './jpeg-lossless.js';
 
 /**
  * Compressed pixel data: which codec decodes which transfer syntax, and how the WASM codecs are loaded.
  *
- * - JPEG lossless (process 14, .57/.70): jpeg-lossless-decoder-js, pure JavaScript, imported statically.
+ * - JPEG lossless (process 14, .57/.70): our own decoder (jpeg-lossless.ts), plain TypeScript.
  * - JPEG baseline (.50): @cornerstonejs/codec-libjpeg-turbo-8bit; JPEG-LS (.80/.81):
  *   @cornerstonejs/codec-charls; JPEG 2000 (.90/.91): @cornerstonejs/codec-openjpeg. Each is an
  *   Emscripten build (`…/decodewasmjs` + its `.wasm` beside it; the packages' all-JS `…/decode` builds are
@@ -36,7 +36,8 @@ export interface DecodedFrame {
   readonly bytes: Uint8Array;
 }
 
-export type FrameDecoder = (encoded: Uint8Array) => DecodedFrame;
+/** Decodes one frame; `name` (the file's) is for messages. */
+export type FrameDecoder = (encoded: Uint8Array, name: string) => DecodedFrame;
 
 /** An Emscripten module factory as the `@cornerstonejs/codec-*` packages export it. */
 export type EmscriptenFactory = (moduleArg?: object) => Promise<object>;
@@ -134,13 +135,16 @@ async function wasmDecoder(
   };
 }
 
-function jpegLossless(encoded: Uint8Array): DecodedFrame {
-  const d = new JpegLosslessDecoder();
-  const copy = encoded.slice();
-  const out = d.decode(copy.buffer, 0, copy.length);
-  const bits = d.precision;
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  return { width: d.xDim, height: d.yDim, bitsPerSample: bits, components: d.numComp, signed: false, bytes };
+function jpegLossless(encoded: Uint8Array, name: string): DecodedFrame {
+  const f = decodeJpegLossless(encoded, name);
+  return {
+    width: f.width,
+    height: f.height,
+    bitsPerSample: f.precision,
+    components: 1,
+    signed: false,
+    bytes: f.bytes,
+  };
 }
 
 /** The decoder for a codec, loaded once (per process) and reused. */

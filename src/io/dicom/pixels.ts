@@ -1,5 +1,5 @@
 import { concatChunks } from '../../util/bytes.js';
-import { fail } from '../../util/errors.js';
+import { fail, StunetError } from '../../util/errors.js';
 import { CODEC_OF_SYNTAX, frameDecoder, type DecodedFrame, type DicomCodecModules } from './codecs.js';
 import { getBytes, getNumbers, getString, getUint16, PIXEL_DATA, TS, type DicomDataSet } from './parse.js';
 import { decodeRle } from './rle.js';
@@ -135,8 +135,9 @@ export async function decodePixels(
   const decode = await frameDecoder(codec, codecs);
   let frame: DecodedFrame;
   try {
-    frame = decode(concat(fragments));
+    frame = decode(concat(fragments), name);
   } catch (e) {
+    if (e instanceof StunetError) throw e;
     fail(
       'BAD_INPUT',
       `dicom: ${name}: the ${codec} pixel data does not decode (${e instanceof Error ? e.message : `codec exception ${String(e)}`}): corrupt pixel data`,

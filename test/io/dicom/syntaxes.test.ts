@@ -22,6 +22,11 @@ const LOSSLESS: [string, string][] = [
   ['rle', '1.2.840.10008.1.2.5'],
   ['jpeg-lossless-sv1', '1.2.840.10008.1.2.4.70'],
   ['jpeg-lossless', '1.2.840.10008.1.2.4.57'],
+  ['jpeg-lossless-sv2', '1.2.840.10008.1.2.4.57'],
+  ['jpeg-lossless-sv3', '1.2.840.10008.1.2.4.57'],
+  ['jpeg-lossless-sv4', '1.2.840.10008.1.2.4.57'],
+  ['jpeg-lossless-sv5', '1.2.840.10008.1.2.4.57'],
+  ['jpeg-lossless-sv7', '1.2.840.10008.1.2.4.57'],
   ['jpeg-ls', '1.2.840.10008.1.2.4.80'],
   ['jpeg2000', '1.2.840.10008.1.2.4.90'],
 ];
@@ -40,6 +45,18 @@ for (const [name, uid] of LOSSLESS) {
     );
   });
 }
+
+test('JPEG lossless 8-bit, and with a point transform of 2 (the 2 low bits dropped)', async () => {
+  const source8 = await readDicomSeries(folder('source-8bit'));
+  const r8 = await readDicomSeries(folder('jpeg-lossless-8bit'));
+  assert.deepEqual(r8.image.data, source8.image.data);
+  const source = await readDicomSeries(folder('source-12bit'));
+  const pt = await readDicomSeries(folder('jpeg-lossless-pt2'));
+  assert.deepEqual(
+    [...pt.image.data],
+    [...source.image.data].map((v) => (((v + 1024) >> 2) << 2) - 1024),
+  );
+});
 
 test('JPEG baseline (1.2.840.10008.1.2.4.50, lossy at quality 100) decodes close to the source', async () => {
   const source = await readDicomSeries(folder('source-8bit'));
