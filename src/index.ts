@@ -152,6 +152,22 @@ export {
   type EvaluateFoldersResult,
 } from './jobs/evaluate.js';
 export {
+  applyPostprocessing,
+  determinePostprocessing,
+  parsePostprocessingJson,
+  postprocessingToJson,
+  removeSmallBlobs,
+  type PostprocessSpec,
+} from './evaluation/index.js';
+export {
+  applyPostprocessingFiles,
+  determinePostprocessingFolders,
+  type AppliedFile,
+  type ApplyFilesOptions,
+  type DetermineFoldersOptions,
+  type DetermineFoldersResult,
+} from './jobs/postprocess.js';
+export {
   DEMO_DATASET,
   DEMO_DEFAULTS,
   runDemo,

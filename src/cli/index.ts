@@ -13,6 +13,7 @@ import { registerModelInfo } from './model-info.js';
 import { registerModels } from './models.js';
 import { registerPredict } from './predict.js';
 import { registerPlan } from './plan.js';
+import { registerPostprocess } from './postprocess.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerRunNetwork } from './run-network.js';
 import { registerTrain } from './train.js';
@@ -46,6 +47,7 @@ registerPlan(program);
 registerPreprocess(program);
 registerTrain(program);
 registerEvaluate(program);
+registerPostprocess(program);
 registerDoctor(program);
 
 // Commander reports a missing required option before an unknown one, so a typo such as `--inptu` read
