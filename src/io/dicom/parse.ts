@@ -156,6 +156,9 @@ class Reader {
       this.value(h.offset, h.length, h.tag);
       return h.offset + h.length;
     }
+    // an undefined-length UN holds implicit VR little endian items (PS3.5 6.2.2)
+    if (h.vr === 'UN' && this.explicit)
+      return new Reader(this.bytes, this.name, false).skipSequence(h.offset, depth + 1);
     return this.skipSequence(h.offset, depth + 1);
   }
 }

@@ -122,3 +122,22 @@ test('a corrupt zip or deflated data set is one clear error', () => {
   for (let i = deflated.length - 40; i < deflated.length; i++) deflated[i] = 0xff;
   assert.throws(() => parseDicom(deflated, 'd.dcm'), /d\.dcm: /);
 });
+
+test('colour and multi-frame images are refused with what is missing', async () => {
+  const colour = makeSeries(2, { samplesPerPixel: 3 });
+  await rejectsWith(
+    readDicomSeries(colour),
+    /s000\.dcm: colour images \(RGB, 3 samples per pixel\) are not supported/,
+  );
+  const multi = makeSeries(1, { frames: 4 });
+  await rejectsWith(
+    readDicomSeries(multi),
+    /s000\.dcm: multi-frame images \(4 frames\) are not supported yet/,
+  );
+  // beside a readable series, they are passed over
+  const r = await readDicomSeries([
+    ...makeSeries(3, { seriesUid: '2.1' }),
+    ...makeSeries(2, { seriesUid: '2.2', frames: 4 }),
+  ]);
+  assert.equal(r.series.uid, '2.1');
+});

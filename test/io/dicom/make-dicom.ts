@@ -27,6 +27,10 @@ export interface SliceSpec {
   readonly sliceThickness?: number;
   /** Omit the pixel data element (a non-image object). */
   readonly noPixels?: boolean;
+  readonly samplesPerPixel?: number;
+  readonly frames?: number;
+  /** Add an undefined-length sequence (with an undefined-length item) before the image module. */
+  readonly sequence?: boolean;
 }
 
 const TS_UID: Record<Syntax, string> = {
@@ -79,6 +83,28 @@ function writeElements(els: readonly El[], explicit: boolean): Uint8Array {
     for (const b of e.value) parts.push(b);
   }
   return Uint8Array.from(parts);
+}
+
+/** (0008,1140) as an undefined-length sequence holding one undefined-length item with one element. */
+function undefinedSequence(explicit: boolean): El {
+  const delimiter = (lo: number, len: number): number[] => [
+    0xfe,
+    0xff,
+    lo & 255,
+    lo >> 8,
+    len & 255,
+    (len >> 8) & 255,
+    (len >> 16) & 255,
+    len >>> 24,
+  ];
+  const inner = writeElements([str(0x00081150, 'UI', '1.2.840.10008.5.1.4.1.1.2')], explicit);
+  const value = Uint8Array.from([
+    ...delimiter(0xe000, 0xffffffff),
+    ...inner,
+    ...delimiter(0xe00d, 0),
+    ...delimiter(0xe0dd, 0),
+  ]);
+  return { tag: 0x00081140, vr: 'SQ', value, undefinedLength: true };
 }
 
 /** Encapsulated pixel data: empty basic offset table, one fragment per frame, sequence delimiter. */
@@ -160,10 +186,12 @@ function dataSetElements(spec: SliceSpec, syntax: Syntax): El[] {
     ds(0x00200037, spec.orientation ?? [1, 0, 0, 0, 1, 0]),
     ds(0x00180050, [spec.sliceThickness ?? 3]),
   ];
+  if (spec.frames !== undefined) els.push(str(0x00280008, 'IS', String(spec.frames)));
+  if (spec.sequence === true) els.push(undefinedSequence(syntax !== 'implicit'));
   if (spec.noPixels === true) return els;
   els.push(
-    us(0x00280002, 1),
-    str(0x00280004, 'CS', 'MONOCHROME2'),
+    us(0x00280002, spec.samplesPerPixel ?? 1),
+    str(0x00280004, 'CS', (spec.samplesPerPixel ?? 1) === 1 ? 'MONOCHROME2' : 'RGB'),
     us(0x00280010, spec.rows),
     us(0x00280011, spec.columns),
     ds(0x00280030, spec.pixelSpacing ?? [0.5, 0.75]),

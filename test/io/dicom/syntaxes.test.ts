@@ -80,3 +80,11 @@ for (const syntax of ['implicit', 'explicit', 'deflate', 'rle'] as Syntax[]) {
     });
   }
 }
+
+test('undefined-length sequences and items are stepped over, explicit and implicit', async () => {
+  for (const syntax of ['explicit', 'implicit', 'deflate'] as Syntax[]) {
+    const reference = await readDicomSeries(makeSeries(2));
+    const r = await readDicomSeries(makeSeries(2, { syntax, sequence: true }));
+    assert.deepEqual(r.image.data, reference.image.data);
+  }
+});
