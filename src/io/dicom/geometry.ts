@@ -110,14 +110,15 @@ function tiltOf(
 ): SeriesGeometry['tilt'] {
   const last = offsets[offsets.length - 1] ?? [0, 0];
   const span = (depth[depth.length - 1] ?? 0) - (depth[0] ?? 0);
-  if (Math.hypot(last[0], last[1]) <= TOL_MM) {
-    if (offsets.every((o) => Math.hypot(o[0], o[1]) <= TOL_MM)) return undefined;
-  }
+  // in plane, a drift under a tenth of a pixel (rounding in the positions) is not a tilt
+  const px = sorted[0]?.pixelSpacing ?? [1, 1];
+  const tol = Math.max(TOL_MM, 0.1 * Math.min(px[0], px[1]));
+  if (offsets.every((o) => Math.hypot(o[0], o[1]) <= tol)) return undefined;
   // a tilt moves the positions linearly with depth; anything else is not one stack
   const rate = [last[0] / span, last[1] / span] as const;
   offsets.forEach((o, k) => {
     const d = (depth[k] ?? 0) - (depth[0] ?? 0);
-    if (Math.hypot(o[0] - rate[0] * d, o[1] - rate[1] * d) > TOL_MM) {
+    if (Math.hypot(o[0] - rate[0] * d, o[1] - rate[1] * d) > tol) {
       fail(
         'BAD_INPUT',
         `dicom: the slice positions do not lie on a line: ${sorted[k]?.name} is ${fmt(o)} mm off in plane from ${sorted[0]?.name}`,
