@@ -18,83 +18,119 @@ interface Huffman {
   readonly valPtr: Int32Array;
   readonly minCode: Int32Array;
   readonly values: Uint8Array;
+  readonly lookup: Uint16Array;
 }
 
+/** Bits of the entropy-coded data, most significant first, through a 32-bit buffer. */
 class Bits {
-  private bit = 0;
-  private byte = 0;
-  /** Set when a marker other than stuffing stops the entropy-coded data. */
+  private buf = 0;
+  private count = 0;
+  /** Set when a marker other than stuffing stops the entropy-coded data (zeros are read after it). */
   marker = 0;
+  /** Zero bytes fed after the marker: when the decoder uses any of them, the data ran out. */
+  private padding = 0;
   constructor(
     private readonly data: Uint8Array,
     public pos: number,
   ) {}
-  read1(): number {
-    if (this.bit === 0) {
-      if (this.marker !== 0 || this.pos >= this.data.length) return 0;
-      let b = this.data[this.pos++] ?? 0;
-      if (b === 0xff) {
-        const next = this.data[this.pos] ?? 0;
-        if (next === 0) this.pos++;
-        else {
-          this.marker = 0xff00 | next;
-          b = 0;
+  private fill(): void {
+    while (this.count <= 24) {
+      let b = 0;
+      if (this.marker !== 0 || this.pos >= this.data.length) this.padding++;
+      else {
+        b = this.data[this.pos++] ?? 0;
+        if (b === 0xff) {
+          const next = this.data[this.pos] ?? 0;
+          if (next === 0) this.pos++;
+          else {
+            this.marker = 0xff00 | next;
+            this.padding++;
+            b = 0;
+          }
         }
       }
-      this.byte = b;
-      this.bit = 8;
+      this.buf = ((this.buf << 8) | b) >>> 0;
+      this.count += 8;
     }
-    this.bit--;
-    return (this.byte >> this.bit) & 1;
+  }
+  /** The next n (≤ 16) bits, not consumed. */
+  peek(n: number): number {
+    if (this.count < n) this.fill();
+    return (this.buf >>> (this.count - n)) & ((1 << n) - 1);
+  }
+  skip(n: number): void {
+    this.count -= n;
   }
   read(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) v = (v << 1) | this.read1();
+    const v = this.peek(n);
+    this.count -= n;
     return v;
   }
-  /** At a restart point: drop the partial byte, step over RSTm. */
-  restart(): void {
-    this.bit = 0;
+  /** Did the decoder read past the end of the entropy-coded data? */
+  overran(): boolean {
+    return this.count < 8 * this.padding;
+  }
+  /** At a restart point: drop the bits left in the buffer, step over RSTm. True when the interval ran out. */
+  restart(): boolean {
+    const over = this.overran();
+    this.count = 0;
+    this.buf = 0;
+    this.padding = 0;
     if (this.marker === 0) {
+      const d = this.data;
       while (
-        this.pos + 1 < this.data.length &&
-        !(
-          this.data[this.pos] === 0xff &&
-          (this.data[this.pos + 1] ?? 0) >= 0xd0 &&
-          (this.data[this.pos + 1] ?? 0) <= 0xd7
-        )
+        this.pos + 1 < d.length &&
+        !(d[this.pos] === 0xff && (d[this.pos + 1] ?? 0) >= 0xd0 && (d[this.pos + 1] ?? 0) <= 0xd7)
       )
         this.pos++;
       this.pos += 2;
     } else if (this.marker >= 0xffd0 && this.marker <= 0xffd7) this.pos++;
     this.marker = 0;
+    return over;
   }
 }
+
+const LOOKUP_BITS = 9;
 
 function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   const maxCode = new Int32Array(17).fill(-1);
   const valPtr = new Int32Array(17);
   const minCode = new Int32Array(17);
+  // codes up to LOOKUP_BITS long, by their next LOOKUP_BITS bits: (length << 8) | value, 0 when longer
+  const lookup = new Uint16Array(1 << LOOKUP_BITS);
   let code = 0;
   let k = 0;
   for (let len = 1; len <= 16; len++) {
     const n = counts[len - 1] ?? 0;
     valPtr[len] = k;
     minCode[len] = code;
+    for (let c = 0; c < n && len <= LOOKUP_BITS; c++) {
+      const shift = LOOKUP_BITS - len;
+      const first = (code + c) << shift;
+      lookup.fill((len << 8) | (values[k + c] ?? 0), first, first + (1 << shift));
+    }
     code += n;
     k += n;
     maxCode[len] = n > 0 ? code - 1 : -1;
     code <<= 1;
   }
-  return { maxCode, valPtr, minCode, values };
+  return { maxCode, valPtr, minCode, values, lookup };
 }
 
 function decodeCategory(bits: Bits, h: Huffman, bad: (why: string) => never): number {
-  let code = 0;
-  for (let len = 1; len <= 16; len++) {
-    code = (code << 1) | bits.read1();
+  const hit = h.lookup[bits.peek(LOOKUP_BITS)] ?? 0;
+  if (hit !== 0) {
+    bits.skip(hit >> 8);
+    return hit & 0xff;
+  }
+  const word = bits.peek(16);
+  for (let len = LOOKUP_BITS + 1; len <= 16; len++) {
+    const code = word >>> (16 - len);
     const max = h.maxCode[len] ?? -1;
-    if (max >= 0 && code <= max) return h.values[(h.valPtr[len] ?? 0) + code - (h.minCode[len] ?? 0)] ?? 0;
+    if (max >= 0 && code <= max) {
+      bits.skip(len);
+      return h.values[(h.valPtr[len] ?? 0) + code - (h.minCode[len] ?? 0)] ?? 0;
+    }
   }
   return bad('a Huffman code matches no table entry');
 }
@@ -187,7 +223,7 @@ export function decodeJpegLossless(data: Uint8Array, name: string): LosslessFram
     for (let x = 0; x < width; x++) {
       let fresh = false;
       if (h.restart > 0 && sinceRestart === h.restart) {
-        bits.restart();
+        if (bits.restart()) bad(`runs out before the restart marker at row ${y}`);
         sinceRestart = 0;
         intervalRow = y;
         fresh = true;
@@ -209,8 +245,7 @@ export function decodeJpegLossless(data: Uint8Array, name: string): LosslessFram
       sinceRestart++;
     }
   }
-  if (bits.marker !== 0 && bits.marker !== 0xffd9)
-    bad(`stops at marker ${bits.marker.toString(16).toUpperCase()} before its last pixel`);
+  if (bits.overran()) bad('ends before its last pixel');
   const size = precision > 8 ? 2 : 1;
   const bytes = new Uint8Array(width * height * size);
   for (let i = 0; i < out.length; i++) {
