@@ -44,9 +44,9 @@ export {
   type KeepLargestResult,
   type RemoveSmallBlobsResult,
 } from './connected-components.js';
+export { compactLabels } from './postprocess-dice.js';
 export {
   applyPostprocessing,
-  compactLabels,
   determinePostprocessing,
   type DeterminePostprocessingOptions,
   type DeterminePostprocessingResult,

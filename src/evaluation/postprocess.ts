@@ -2,7 +2,7 @@
  * Post-processing as nnU-Net v1 does it (nnunet/postprocessing/connected_components.py, 1.7; STU-Net's
  * fork has the same): apply a postprocessing.json (load_remove_save), and determine one from validation
  * predictions and their references (determine_postprocessing). Dice is nnU-Net's: per case 2TP/(2TP+FP+FN),
- * NaN where a class is in neither map, averaged over cases with np.nanmean (metrics.ts, summary.ts).
+ * NaN where a class is in neither map, averaged over cases with np.nanmean (postprocess-dice.ts, summary.ts).
  *
  * determine_postprocessing, with `classes` the dataset's foreground classes:
  * 1. all foreground classes as one group: keep its largest component in every case; taken when the mean
@@ -22,7 +22,8 @@ import {
   type ClassOrGroup,
   type Dims3,
 } from './connected-components.js';
-import { computeCaseMetrics, labelOrRegionKey } from './metrics.js';
+import { labelOrRegionKey } from './metrics.js';
+import { compactLabels, countChanges, countClasses, countsToMetrics } from './postprocess-dice.js';
 import type { PostprocessDetermination, PostprocessSpec } from './postprocessing-json.js';
 import { summarize, type CaseResult } from './summary.js';
 
@@ -103,21 +104,6 @@ interface PassOutput {
 const load = (s: PostprocessCaseSource): PostprocessCase => (typeof s === 'function' ? s() : s);
 const vpvOf = (c: PostprocessCase): number => (c.spacingZYX === undefined ? 1 : voxelVolume(c.spacingZYX));
 
-/**
- * The labels in the smallest unsigned type that holds them (a copy): NIfTI maps arrive as float32, and
- * each variant of a case is a copy.
- */
-export function compactLabels(labels: LabelArray): LabelArray {
-  let max = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i] as number;
-    if (v > max) max = v;
-    else if (!(v >= 0) || !Number.isInteger(v)) return labels.slice();
-  }
-  if (!Number.isInteger(max)) return labels.slice();
-  return max < 256 ? Uint8Array.from(labels) : max < 65536 ? Uint16Array.from(labels) : labels.slice();
-}
-
 /** One pass over the cases: the Dice per class of every variant, and the kept sizes asked for. */
 function runPass(
   sources: readonly PostprocessCaseSource[],
@@ -131,6 +117,7 @@ function runPass(
   sources.forEach((source, index) => {
     const c = load(source);
     const base = compactLabels(c.prediction);
+    const counts = countClasses(c.reference, base, classes);
     const kept: (LabelArray | undefined)[] = [];
     variants.forEach((variant, v) => {
       const input = variant.from === undefined ? base : kept[variant.from];
@@ -144,7 +131,9 @@ function runPass(
         const into = minKept[mi] as Map<string, number>;
         for (const [k, s] of r.keptSize) if (s !== null) into.set(k, Math.min(into.get(k) ?? Infinity, s));
       });
-      const metrics = computeCaseMetrics(c.reference, labels, c.dimsZYX, { labelsOrRegions: classes });
+      const metrics = countsToMetrics(
+        labels === base ? counts : countChanges(counts, c.reference, base, labels),
+      );
       const name = c.name ?? String(index);
       results[v]?.push({ reference_file: name, prediction_file: name, metrics });
     });

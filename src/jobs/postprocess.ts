@@ -20,13 +20,7 @@ import {
 } from '../evaluation/index.js';
 import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
-import {
-  checkSameGeometry,
-  datasetLabelNames,
-  labelsInReferences,
-  pairCases,
-  type CasePair,
-} from './evaluate.js';
+import { checkSameGeometry, datasetLabelNames, pairCases, type CasePair } from './evaluate.js';
 import type { FileStore } from './store.js';
 
 const NIFTI = /\.nii(\.gz)?$/i;
@@ -83,6 +77,19 @@ export interface DetermineFoldersResult {
   readonly written: readonly string[];
 }
 
+/** The non-zero integer labels (< 65536) of the references, read once each. */
+function referenceLabels(store: FileStore, pairs: readonly CasePair[], maxBytes?: number): number[] {
+  const seen = new Uint8Array(65536);
+  for (const p of pairs) {
+    const data = readLabels(store, p.referenceFile, 'reference', maxBytes).image.data;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      if (v !== 0 && (v | 0) === v && v > 0 && v < 65536) seen[v] = 1;
+    }
+  }
+  return [...seen.keys()].filter((v) => seen[v] === 1);
+}
+
 function defaultClasses(
   store: FileStore,
   refDir: string,
@@ -92,7 +99,7 @@ function defaultClasses(
   const names = datasetLabelNames(store, refDir);
   const fromJson = (names ?? []).map((n, i) => (i > 0 && n !== '' ? i : 0)).filter((i) => i > 0);
   if (fromJson.length > 0) return fromJson;
-  const found = asPostprocess(() => labelsInReferences(store, pairs, undefined, maxBytes));
+  const found = referenceLabels(store, pairs, maxBytes);
   if (found.length === 0)
     fail(
       'BAD_INPUT',

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   applyPostprocessing,
+  compactLabels,
+  computeCaseMetrics,
+  keepLargestComponent,
   determinePostprocessing,
   parsePostprocessingJson,
   postprocessingToJson,
@@ -14,6 +17,7 @@ import {
   type PostprocessSpec,
 } from './api.js';
 import { Rng } from '../../src/util/random.js';
+import { countChanges, countClasses, countsToMetrics } from '../../src/evaluation/postprocess-dice.js';
 
 const row = (s: string): Uint8Array => Uint8Array.from(s.replace(/ /g, ''), Number);
 const pair = (pred: string, ref: string, name?: string): PostprocessCase => {
@@ -301,5 +305,32 @@ test('random datasets: postprocessing.json byte for byte as nnU-Net 1.7.1 writes
     assert.equal(JSON.stringify(r.forWhichClasses).replace(/,/g, ', '), which, what);
     assert.ok(text.includes(`"min_valid_object_sizes": "${sizes}"`), what);
     assert.equal(fnv1a(text), hash, what);
+  }
+});
+
+test('counts of a post-processed variant (raw counts + changed voxels) = computeCaseMetrics on it', () => {
+  const rng = new Rng(7);
+  const dims = [5, 6, 7] as const;
+  const n = 5 * 6 * 7;
+  const draw = (): number => (rng.next() < 0.5 ? 0 : Math.floor(rng.next() * 6)); // 5: not a class here
+  const classes = [1, 2, 4, 3];
+  for (let trial = 0; trial < 20; trial++) {
+    const reference = Uint8Array.from({ length: n }, draw);
+    const raw = Float32Array.from({ length: n }, draw);
+    const base = compactLabels(raw);
+    assert.ok(base instanceof Uint8Array);
+    const changed = base.slice();
+    keepLargestComponent(changed, dims, trial % 2 === 0 ? [[1, 2, 3, 4]] : classes);
+    for (let i = 0; i < n; i += 11) changed[i] = draw(); // relabellings too, not only removals
+    const counts = countClasses(reference, base, classes);
+    for (const [labels, c] of [
+      [base, counts],
+      [changed, countChanges(counts, reference, base, changed)],
+    ] as const)
+      assert.deepEqual(
+        countsToMetrics(c),
+        computeCaseMetrics(reference, labels, dims, { labelsOrRegions: classes }),
+        `trial ${trial}`,
+      );
   }
 });
