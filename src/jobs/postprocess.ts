@@ -1,7 +1,7 @@
 /**
  * `stunet postprocess` over a FileStore. determine: nnU-Net v1's determine_postprocessing on a folder of
  * validation predictions (a fold's validation_raw) against the references (gt_niftis), paired by case name
- * and checked for the same geometry as `evaluate` does; writes postprocessing.json and, as nnU-Net does in
+ * and checked for the same geometry as `evaluate` does (references without a prediction left out); writes postprocessing.json and, as nnU-Net does in
  * validation_final, the post-processed predictions. apply: a postprocessing.json and/or small-blob removal
  * on one label map or a folder of them. Every file is written whole (store.writeAll); inputs are all read
  * and checked before the first write of determine.
@@ -20,10 +20,42 @@ import {
 } from '../evaluation/index.js';
 import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
 import { niftiToVolume } from '../io/nifti-volume.js';
-import { checkSameGeometry, datasetLabelNames, pairCases, type CasePair } from './evaluate.js';
+import { checkSameGeometry, datasetLabelNames, type CasePair } from './evaluate.js';
 import type { FileStore } from './store.js';
 
 const NIFTI = /\.nii(\.gz)?$/i;
+
+/** Case name → file of the NIfTI files of a folder (hidden files skipped). */
+function niftiCases(store: FileStore, dir: string, what: string): Map<string, string> {
+  if (!store.isDirectory(dir))
+    fail('NOT_FOUND', `postprocess: ${what} folder '${dir}' does not exist or is not a folder`);
+  const out = new Map<string, string>();
+  for (const f of store.list(dir))
+    if (!f.startsWith('.') && NIFTI.test(f)) out.set(f.replace(NIFTI, ''), store.join(dir, f));
+  return out;
+}
+
+/**
+ * Each prediction with the reference of its name. As nnU-Net (which lists the predictions), references
+ * without a prediction are left out: a fold's validation_raw is checked against gt_niftis, which holds
+ * the cases of every fold.
+ */
+function pairPredictions(store: FileStore, predDir: string, refDir: string): CasePair[] {
+  const preds = niftiCases(store, predDir, 'prediction');
+  const refs = niftiCases(store, refDir, 'reference');
+  if (preds.size === 0) fail('NOT_FOUND', `postprocess: no .nii.gz or .nii files in '${predDir}'`);
+  const missing = [...preds.keys()].filter((n) => !refs.has(n));
+  if (missing.length > 0) {
+    const list =
+      missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
+    fail('NOT_FOUND', `postprocess: no reference in '${refDir}' for predicted case(s) ${list}`);
+  }
+  return [...preds].map(([caseName, predictionFile]) => ({
+    caseName,
+    predictionFile,
+    referenceFile: refs.get(caseName) ?? '',
+  }));
+}
 
 /** Runs `f`, naming `postprocess` instead of `evaluate` in the errors of the helpers shared with it. */
 function asPostprocess<T>(f: () => T): T {
@@ -122,7 +154,7 @@ export function determinePostprocessingFolders(
   const { outFolder, maxImageBytes } = options;
   if (outFolder !== undefined && store.join(outFolder) === store.join(predDir))
     fail('BAD_INPUT', `postprocess: --out-folder '${outFolder}' is the prediction folder; choose another`);
-  const pairs = asPostprocess(() => pairCases(store, predDir, refDir));
+  const pairs = pairPredictions(store, predDir, refDir);
   const classes = options.classes ?? defaultClasses(store, refDir, pairs, maxImageBytes);
   const sources = pairs.map((p) => (): PostprocessCase => {
     const ref = readLabels(store, p.referenceFile, 'reference', maxImageBytes);

@@ -66,7 +66,8 @@ function validationFolders(): {
 }
 
 test('determine: the all-foreground step would lose class 2 in a; per class, class 1 gains; files post-processed', () => {
-  const { dir, determine } = validationFolders();
+  const { dir, ref, determine } = validationFolders();
+  writeCase(join(ref, 'other_fold.nii.gz'), { 2: [0] }); // gt_niftis holds every fold's cases: left out
   const out = join(dir, 'postprocessing.json');
   const final = join(dir, 'validation_final');
   const r = determine('-o', out, '--out-folder', final);
@@ -186,8 +187,8 @@ test('bad input: one clear error and nothing written', () => {
   assertOneError(runCli(['postprocess', 'apply', ...missing]), /nope\.nii\.gz' does not exist/);
   assert.equal(existsSync(out), false);
 
-  // determine: a prediction of another size, then of another affine, then a missing prediction
-  const { dir: d2, pred, ref, determine } = validationFolders();
+  // determine: a prediction of another size, then of another affine, then one without a reference
+  const { dir: d2, pred, determine } = validationFolders();
   const pp = join(d2, 'postprocessing.json');
   const final = join(d2, 'final');
   writeCase(join(pred, 'b.nii.gz'), { 1: [16] }, 5);
@@ -202,9 +203,9 @@ test('bad input: one clear error and nothing written', () => {
   writeCase(join(pred, 'b.nii.gz'), { 1: [16] }, 4, shifted);
   assertOneError(determine('-o', pp, '--out-folder', final), /postprocess: geometry differs: affine/);
   writeCase(join(pred, 'b.nii.gz'), { 1: [16] });
-  writeCase(join(ref, 'c.nii.gz'), { 1: [16] });
-  const noPred = /postprocess: no prediction in .* for reference case\(s\) c/;
-  assertOneError(determine('-o', pp, '--out-folder', final), noPred);
+  writeCase(join(pred, 'c.nii.gz'), { 1: [16] });
+  const noRef = /postprocess: no reference in .* for predicted case\(s\) c/;
+  assertOneError(determine('-o', pp, '--out-folder', final), noRef);
   assertOneError(determine('-o', pp, '--out-folder', pred), /--out-folder .* is the prediction folder/);
   assert.equal(existsSync(pp), false);
   assert.equal(existsSync(final), false);
