@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { fail } from '../util/errors.js';
 import { labelOrRegionKey, summaryToJson, type CaseResult, type LabelOrRegion } from '../evaluation/index.js';
-import { labelNames, type LabelSystem } from '../io/labels/index.js';
+import { labelNames } from '../io/labels/index.js';
+import { parseLabelSystem } from '../io/labels/schemes.js';
 import { absentLabels, evaluateFolders, datasetLabelNames } from '../jobs/evaluate.js';
 import { nodeStore } from '../node/file-store.js';
 import { writeAtomic } from '../node/fs.js';
@@ -33,14 +34,6 @@ function parseNonNegativeInt(option: string, text: string): number {
   if (text.trim() === '' || !Number.isInteger(v) || v < 0)
     fail('BAD_INPUT', `${option}: expected a non-negative integer, got '${text}'`);
   return v;
-}
-
-const SYSTEMS: readonly LabelSystem[] = ['stunet104', 'totalsegV1', 'totalsegV2'];
-
-function parseLabelSystem(text: string): LabelSystem {
-  const s = SYSTEMS.find((x) => x === text);
-  if (s === undefined) fail('BAD_INPUT', `--names: use one of ${SYSTEMS.join(', ')}, got '${text}'`);
-  return s;
 }
 
 function parseTolerance(text: string): number {
@@ -78,7 +71,7 @@ export function registerEvaluate(program: Command): void {
     )
     .option(
       '--names <system>',
-      'label names for the table: stunet104, totalsegV1 or totalsegV2 (default: dataset.json beside --ref)',
+      'label names for the table: stunet, totalseg-v1 or totalseg-v2 (default: dataset.json beside --ref)',
     )
     .option('-o, --output <summary.json>', 'where to write the summary (default: <pred>/summary.json)')
     .option('--json', 'print the summary JSON on stdout instead of the table (case lines go to stderr)')

@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
-import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import {
-  checkBackendDevice,
-  createPredictorNetwork,
-  type PredictBackend,
-  type Predictor,
-} from '../jobs/network.js';
-import { describeRun, predictReport } from '../jobs/predict-report.js';
+import { checkBackendDevice, createPredictorNetwork, type Predictor } from '../jobs/network.js';
+import { describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
+import { relabel } from '../jobs/case-outputs.js';
+import { outputLabelNames } from '../jobs/predict-case.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 import { ortVersion } from '../onnx/session-node.js';
@@ -30,87 +26,7 @@ import { checkPredictMemory, describePredictMemory, predictMemory } from '../job
 import { nodeRuntime } from '../node/runtime.js';
 import { consoleProgress } from '../util/progress.js';
 import { interruptible } from './interrupt.js';
-
-interface PredictCliOptions {
-  input: string;
-  output: string;
-  model: string;
-  plans?: string;
-  stepSize?: string;
-  tta: boolean;
-  fast?: boolean;
-  mirrorAxes?: string;
-  mode?: string;
-  threads?: string;
-  backend: string;
-  device: string;
-  perClass?: boolean;
-  statistics?: boolean;
-  preview?: boolean;
-  reorient?: boolean;
-  saveProbabilities?: boolean;
-  map?: string;
-  ttaMemoryGb?: string;
-  maxMemoryGb?: string;
-  lowMemory?: boolean;
-  continue?: boolean;
-  report?: string;
-}
-
-function parseStep(text: string): number {
-  const v = Number(text);
-  if (!(v > 0 && v <= 1)) fail('BAD_INPUT', `--step-size: expected a number in (0, 1], got '${text}'`);
-  return v;
-}
-
-function parseAxes(text: string): number[] {
-  const axes = text.split(',').map((s) => Number(s.trim()));
-  if (axes.some((a) => a !== 0 && a !== 1 && a !== 2) || new Set(axes).size !== axes.length)
-    fail('BAD_INPUT', `--mirror-axes: expected distinct axes among 0,1,2, got '${text}'`);
-  return axes;
-}
-
-function parseOptions(
-  o: PredictCliOptions,
-): NodePredictOptions & { backend: PredictBackend; threads?: number } {
-  if (o.backend !== 'ort' && o.backend !== 'wasm' && o.backend !== 'ref')
-    fail('BAD_INPUT', `--backend: use 'ort', 'wasm' or 'ref', got '${o.backend}'`);
-  const modes = ['v1', 'v2-stunet', 'v2-upstream'];
-  if (o.mode !== undefined && !modes.includes(o.mode))
-    fail('BAD_INPUT', `--mode: use ${modes.join(', ')}, got '${o.mode}'`);
-  let threads: number | undefined;
-  if (o.threads !== undefined) {
-    threads = Number(o.threads);
-    if (!Number.isInteger(threads) || threads < 1)
-      fail('BAD_INPUT', `--threads: expected a positive integer, got '${o.threads}'`);
-  }
-  let ttaGb: number | undefined;
-  if (o.ttaMemoryGb !== undefined) {
-    ttaGb = Number(o.ttaMemoryGb);
-    if (o.ttaMemoryGb.trim() === '' || !(ttaGb >= 0) || !Number.isFinite(ttaGb))
-      fail('BAD_INPUT', `--tta-memory-gb: expected a number ≥ 0, got '${o.ttaMemoryGb}'`);
-  }
-  if (o.fast === true && (o.stepSize !== undefined || o.mirrorAxes !== undefined))
-    fail('BAD_INPUT', '--fast sets --step-size 1 and --no-tta: give --fast or those options, not both');
-  const tta = o.tta && o.fast !== true;
-  if (!tta && o.mirrorAxes !== undefined)
-    fail('BAD_INPUT', '--mirror-axes and --no-tta contradict each other: --no-tta mirrors no axis');
-  const mirrorAxes = tta ? (o.mirrorAxes === undefined ? undefined : parseAxes(o.mirrorAxes)) : [];
-  return {
-    backend: o.backend,
-    stepSize: o.fast === true ? 1 : parseStep(o.stepSize ?? '0.5'),
-    ...(threads === undefined ? {} : { threads }),
-    ...(mirrorAxes === undefined ? {} : { mirrorAxes }),
-    ...(o.mode === undefined ? {} : { mode: o.mode as SlidingWindowMode }),
-    ...(o.reorient === undefined ? {} : { reorient: o.reorient }),
-    perClass: o.perClass === true,
-    statistics: o.statistics === true,
-    preview: o.preview === true,
-    saveProbabilities: o.saveProbabilities === true,
-    ...(o.map === undefined ? {} : { map: o.map }),
-    ...(ttaGb === undefined ? {} : { ttaFeatureBudgetBytes: ttaGb * 2 ** 30 }),
-  };
-}
+import { addPredictOptions, parseOptions, type PredictCliOptions } from './predict-options.js';
 
 /** GiB from --max-memory-gb, else what the machine has available now. */
 function memoryBudget(text: string | undefined): number {
@@ -137,8 +53,9 @@ async function runCases(
 ): Promise<void> {
   const started = new Date().toISOString();
   const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
+  const output = o.output ?? fail('BAD_INPUT', 'predict: no -o');
   const run = await interruptible(hint, (signal) =>
-    predictPaths(input, o.output, model, predictor.network, {
+    predictPaths(input, output, model, predictor.network, {
       ...caseOpts,
       skipExisting: o.continue === true,
       // A folder goes on past a failed case; one case fails with its one error line.
@@ -157,6 +74,7 @@ async function runCases(
           `${r.input}: ${r.shape.join('×')}, ${r.reoriented ? 'predicted in RAS (closest canonical) orientation' : 'predicted as stored'}, ` +
             `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
         );
+        if (r.roi !== undefined) console.log(`  ${describeRoi(r.roi)}`);
       },
     }),
   );
@@ -182,6 +100,14 @@ async function runCases(
 
 /** `stunet predict`: the memory it needs, the model, the predictor, then the cases. */
 async function predictAction(o: PredictCliOptions): Promise<void> {
+  if (o.listClasses === true) {
+    listClasses(o);
+    return;
+  }
+  if (o.input === undefined)
+    fail('BAD_INPUT', "predict: required option '-i, --input <file|folder|files>' not given");
+  if (o.output === undefined)
+    fail('BAD_INPUT', "predict: required option '-o, --output <file|folder>' not given");
   const opts = parseOptions(o);
   const device = parseDevice(o.device);
   checkBackendDevice(opts.backend, device);
@@ -227,72 +153,29 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
   }
 }
 
+/** `--list-classes`: the model's classes (value, name), as --names would write them; no weight is read. */
+function listClasses(o: PredictCliOptions): void {
+  const model = loadModelFrom(o.model, {
+    ...(o.plans === undefined ? {} : { plans: o.plans }),
+    weights: false,
+  });
+  const modelNames = outputLabelNames(model, undefined);
+  const opts = parseOptions(o);
+  const { names } = relabel(new Uint8Array(0), modelNames, opts);
+  const scheme =
+    opts.names === undefined ? (o.map === undefined ? 'the model' : o.map) : `--names ${o.names ?? ''}`;
+  console.log(`${names.length - 1} classes (${scheme}):`);
+  names.forEach((n, i) => {
+    if (i > 0) console.log(`${String(i).padStart(4)}  ${n}`);
+  });
+}
+
 export function registerPredict(program: Command): void {
-  program
-    .command('predict')
-    .description('segment NIfTI volumes: preprocess, sliding window, resample back, write labels with names')
-    .requiredOption(
-      '-i, --input <file|folder|files>',
-      "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
-    )
-    .requiredOption('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
-    .requiredOption(
-      '-m, --model <model>',
-      'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
-    )
-    .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
-    .option('--step-size <f>', 'tile stride as a fraction of the patch (default: 0.5)')
-    .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
-    .option(
-      '--fast',
-      'no TTA and tiles side by side, not overlapping (--no-tta --step-size 1)',
-    )
-    .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
-    .option(
-      '--tta-memory-gb <n>',
-      "TTA: hold a tile's mirrored feature maps together up to n GiB (v1's exact summation order) instead of adding each pass at once (default 0)",
-    )
-    .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
-    .option(
-      '--backend <ort|wasm|ref>',
-      'executor: ONNX Runtime, the wasm engine, or the reference engine',
-      'ort',
-    )
-    .option(
-      '--device <cpu|cuda[:N]|webgpu>',
-      "where ONNX Runtime runs the network (backend 'ort'); falls back to the CPU with a warning when it is not there",
-      'cpu',
-    )
-    .option('--threads <n>', 'compute threads (default: all cores)')
-    .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
-    .option('--statistics', 'write volume (mL) and mean intensity per class (<stem>_statistics.json)')
-    .option('--preview', 'write a PNG with three orthogonal slices and the overlay (<stem>_preview.png)')
-    .option(
-      '--reorient',
-      "predict in the closest canonical (RAS) orientation, write in the input's (default for STU-Net's " +
-        'TotalSegmentator 104-class models, as TotalSegmentator does)',
-    )
-    .option('--no-reorient', 'predict in the stored orientation (default for other models, as nnU-Net does)')
-    .option(
-      '--save-probabilities',
-      'also write <stem>_probabilities.npz: float32 (K, Z, Y, X) on the cropped grid with bbox_used_for_cropping, shape_before_cropping and spacing',
-    )
-    .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
-    .option(
-      '--continue',
-      'skip cases whose outputs (all those asked for) exist: resume an interrupted folder',
-    )
-    .option(
-      '--report <file.json>',
-      'write versions, device, model sha256, options and each case: status, seconds, files, error',
-    )
-    .option(
-      '--low-memory',
-      'ONNX Runtime without its memory arena: less memory (one 128³ tile of L: 4.3 instead of 6.0 GB), may be slower',
-    )
-    .option(
-      '--max-memory-gb <n>',
-      'refuse to start when the memory predict will need (printed first) exceeds n GiB (default: the available memory)',
-    )
-    .action(predictAction);
+  addPredictOptions(
+    program
+      .command('predict')
+      .description(
+        'segment NIfTI volumes: preprocess, sliding window, resample back, write labels with names',
+      ),
+  ).action(predictAction);
 }

@@ -27,6 +27,16 @@ import {
 } from '../preprocessing/index.js';
 import type { ProgressListener } from '../util/progress.js';
 import { argmaxPlane, exportAxisKinds, softmaxPlaneInPlace, StreamingResampler } from './export.js';
+import {
+  findRoiBox,
+  growBox,
+  keepLabels,
+  ROI_MARGIN_MM,
+  wantedTable,
+  type Box,
+  type RoiReport,
+  type RoiSubset,
+} from './roi.js';
 import { slidingWindowPredict, type SlidingWindowMode } from './sliding-window.js';
 import type { RingStoreFactory } from './stitcher.js';
 import type { NetworkFn } from './tta.js';
@@ -50,8 +60,13 @@ export interface PredictVolumeOptions {
   readonly ringStore?: RingStoreFactory;
   /** See SlidingWindowOptions.ttaFeatureBudgetBytes (held vs streamed TTA passes; default 0: streamed). */
   readonly ttaFeatureBudgetBytes?: number;
+  /**
+   * Only these classes, found by a coarse pass (no TTA, step 1) and predicted on their box plus a margin;
+   * the other classes come out as background. See roi.ts.
+   */
+  readonly roiSubset?: RoiSubset;
   readonly signal?: AbortSignal;
-  /** Stages: 'preprocess', 'sliding-window', 'export'. */
+  /** Stages: 'preprocess', 'roi-search' (with roiSubset), 'sliding-window', 'export'. */
   readonly onProgress?: ProgressListener;
   /**
    * Receives the probabilities (softmax, also for v2) on the cropped original grid, plane z of Zc as
@@ -83,6 +98,8 @@ export interface PredictVolumeResult {
   readonly classes: number;
   readonly properties: PreprocessProperties;
   readonly tiles: number;
+  /** With roiSubset: the boxes and tile counts of the two passes. */
+  readonly roi?: RoiReport;
 }
 
 function checkInput(volume: Volume, opts: PredictVolumeOptions): Volume['shape'] {
@@ -139,7 +156,6 @@ export async function predictVolume(
   );
   const lowResT = plan.doSeparateZ && plan.axis !== null ? perm.indexOf(plan.axis) : null;
   const bbox = props.crop_bbox;
-  const plane = croppedT[1] * croppedT[2];
   // Created on the first slab, when the class count is known.
   const state: { resampler: StreamingResampler | null; labels: Uint8Array | Uint16Array | null } = {
     resampler: null,
@@ -153,42 +169,44 @@ export async function predictVolume(
     spacingZYX: [...spacingZYX],
   });
 
+  const common = {
+    patchSizeZYX: opts.patchSizeZYX,
+    mode: opts.mode,
+    maxSlabDepth: opts.maxSlabDepth ?? 8,
+    ...(opts.ringStore === undefined ? {} : { ringStore: opts.ringStore }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+  };
+  const roi =
+    opts.roiSubset === undefined ? null : await roiPass(pre.data, [Zn, Yn, Xn], props, opts, common);
+  if (roi !== null && roi.region === null) {
+    // none of the classes is there: nothing more to run
+    const labels = roi.classes <= 256 ? new Uint8Array(Z * Y * X) : new Uint16Array(Z * Y * X);
+    return {
+      labels,
+      shapeZYX: [Z, Y, X],
+      classes: roi.classes,
+      properties: props,
+      tiles: 0,
+      roi: roi.report(0, 0),
+    };
+  }
   const summary = await slidingWindowPredict(
     pre.data,
     opts.network,
     {
-      patchSizeZYX: opts.patchSizeZYX,
-      mode: opts.mode,
+      ...common,
       ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
       ...(opts.mirrorAxes === undefined ? {} : { mirrorAxes: opts.mirrorAxes }),
-      maxSlabDepth: opts.maxSlabDepth ?? 8,
-      ...(opts.ringStore === undefined ? {} : { ringStore: opts.ringStore }),
       ...(opts.ttaFeatureBudgetBytes === undefined
         ? {}
         : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+      ...(roi?.region === undefined || roi.region === null ? {} : { region: roi.region }),
     },
     async (slab) => {
-      if (state.resampler === null) {
-        const k = slab.classes;
-        const labels = k <= 256 ? new Uint8Array(croppedT[0] * plane) : new Uint16Array(croppedT[0] * plane);
-        state.labels = labels;
-        state.resampler = new StreamingResampler(
-          k,
-          [Zn, Yn, Xn],
-          croppedT,
-          exportAxisKinds(lowResT),
-          async (z, values) => {
-            if (opts.onProbabilities !== undefined) {
-              if (opts.mode !== 'v1') softmaxPlaneInPlace(values, k);
-              await opts.onProbabilities(z, values, grid(k));
-            }
-            argmaxPlane(values, k, labels, z * plane);
-            opts.onProgress?.({ stage: 'export', done: z + 1, total: croppedT[0] });
-          },
-        );
-      }
+      if (state.resampler === null)
+        Object.assign(state, createExport(slab.classes, [Zn, Yn, Xn], croppedT, lowResT, opts, grid));
+      if (state.resampler === null) fail('RUNTIME', 'predict: no resampler');
       await state.resampler.push(slab);
     },
   );
@@ -196,12 +214,78 @@ export async function predictVolume(
   if (resampler === null || labels === null)
     fail('RUNTIME', 'predict: the sliding window produced no output');
   resampler.finish();
+  if (roi !== null) keepLabels(labels, roi.table);
   return {
     labels: uncrop(labels, croppedT, perm, bbox, [Z, Y, X]),
     shapeZYX: [Z, Y, X],
     classes: resampler.classes,
     properties: props,
     tiles: summary.tiles,
+    ...(roi === null ? {} : { roi: roi.report(summary.tiles, summary.gridTiles) }),
+  };
+}
+
+/**
+ * The export of one case, created on the first slab when the class count is known: the streaming
+ * resampler to the cropped grid, whose planes go to onProbabilities (softmax) and argmax into `labels`.
+ */
+function createExport(
+  k: number,
+  networkZYX: Vec3,
+  croppedT: Vec3,
+  lowResT: number | null,
+  opts: PredictVolumeOptions,
+  grid: (k: number) => ProbabilityGrid,
+): { resampler: StreamingResampler; labels: Uint8Array | Uint16Array } {
+  const plane = croppedT[1] * croppedT[2];
+  const labels = k <= 256 ? new Uint8Array(croppedT[0] * plane) : new Uint16Array(croppedT[0] * plane);
+  const resampler = new StreamingResampler(
+    k,
+    networkZYX,
+    croppedT,
+    exportAxisKinds(lowResT),
+    async (z, values) => {
+      if (opts.onProbabilities !== undefined) {
+        if (opts.mode !== 'v1') softmaxPlaneInPlace(values, k);
+        await opts.onProbabilities(z, values, grid(k));
+      }
+      argmaxPlane(values, k, labels, z * plane);
+      opts.onProgress?.({ stage: 'export', done: z + 1, total: croppedT[0] });
+    },
+  );
+  return { resampler, labels };
+}
+
+/** The ROI subset's coarse pass: where the full pass runs (null: the classes are nowhere). */
+async function roiPass(
+  input: { readonly data: Float32Array; readonly shape: readonly number[] },
+  shapeZYX: Vec3,
+  props: PreprocessProperties,
+  opts: PredictVolumeOptions,
+  common: Parameters<typeof findRoiBox>[3],
+): Promise<{
+  region: Box | null;
+  table: Uint8Array;
+  classes: number;
+  report: (tiles: number, gridTiles: number) => RoiReport;
+}> {
+  const subset = opts.roiSubset ?? fail('BAD_INPUT', 'predict: no roi subset');
+  const coarse = await findRoiBox(input, opts.network, subset.labels, common);
+  const table = wantedTable(subset.labels, coarse.classes);
+  const spacing: Vec3 = props.spacing_after_resampling;
+  const region =
+    coarse.box === null ? null : growBox(coarse.box, subset.marginMm ?? ROI_MARGIN_MM, spacing, shapeZYX);
+  return {
+    region,
+    table,
+    classes: coarse.classes,
+    report: (tiles, gridTiles) => ({
+      boxZYX: coarse.box,
+      regionZYX: region,
+      coarseTiles: coarse.tiles,
+      tiles,
+      gridTiles,
+    }),
   };
 }
 

@@ -55,14 +55,23 @@ export interface SlidingWindowOptions {
    * in another order than v1's mean-then-weight: differences of a few ulp). Default TTA_FEATURE_BUDGET_BYTES.
    */
   readonly ttaFeatureBudgetBytes?: number;
+  /**
+   * Only the tiles that overlap this box of the input (unpadded voxels, [low, high) per axis) run; voxels
+   * no tile covers come out 0 in every class. Inside the box every tile that covers a voxel runs, so its
+   * values are those of the whole sliding window (the tile grid and Gaussian are the whole image's).
+   */
+  readonly region?: { readonly lowZYX: Vec3; readonly highZYX: Vec3 };
   readonly signal?: AbortSignal;
-  /** Events with stage 'sliding-window', done/total = tiles. */
+  /** Events with stage 'sliding-window' (or `progressStage`), done/total = tiles run. */
   readonly onProgress?: ProgressListener;
+  readonly progressStage?: string;
 }
 
 export interface SlidingWindowSummary {
   readonly classes: number;
+  /** Tiles run (of gridTiles, fewer with a region). */
   readonly tiles: number;
+  readonly gridTiles: number;
   /** Tile starts per padded axis (z, y, x). */
   readonly steps: number[][];
   readonly padding: Padding;
@@ -140,14 +149,17 @@ export async function slidingWindowPredict(
   const padding = padToPatch(imageZYX, patch);
   const steps = computeStepsForSlidingWindow(patch, padding.paddedZYX, opts.stepSize ?? 0.5);
   const [zSteps, ySteps, xSteps] = steps as [number[], number[], number[]];
-  const tiles = zSteps.length * ySteps.length * xSteps.length;
+  const gridTiles = zSteps.length * ySteps.length * xSteps.length;
+  const runs = tileFilter(opts.region, padding.lowZYX, patch);
+  const tiles =
+    zSteps.filter((z) => runs(0, z)).length *
+    ySteps.filter((y) => runs(1, y)).length *
+    xSteps.filter((x) => runs(2, x)).length;
   const aggregation = opts.mode === 'v1' ? 'v1' : 'v2';
   const passes = mirrorPasses(opts.mirrorAxes ?? [0, 1, 2], aggregation);
-  const weight = importanceMap(opts, tiles);
+  const weight = importanceMap(opts, gridTiles);
   const precision: AccumulationPrecision = opts.mode === 'v1' ? 'float32' : (opts.accumulation ?? 'float16');
-  const [lowZ, lowY, lowX] = padding.lowZYX;
-  const maxDepth = opts.maxSlabDepth ?? Infinity;
-  let acc: SlabAccumulator | null = null;
+  const stage = opts.progressStage ?? 'sliding-window';
   let done = 0;
 
   const checkAbort = (): void => {
@@ -157,28 +169,15 @@ export async function slidingWindowPredict(
         opts.signal.reason,
       );
   };
-  // Emits padded slices [from, to) that hold image content, then frees them.
-  const flush = async (a: SlabAccumulator, to: number): Promise<void> => {
-    let z = Math.max(a.origin, lowZ);
-    const end = Math.min(to, lowZ + imageZYX[0]);
-    while (z < end) {
-      const zNext = Math.min(end, z + maxDepth);
-      const values = a.read(z, zNext, lowY, imageZYX[1], lowX, imageZYX[2]);
-      await onSlab({ zStart: z - lowZ, zEnd: zNext - lowZ, classes: a.classes, values });
-      z = zNext;
-    }
-    a.release(to);
-  };
-
-  const newAcc = (k: number): SlabAccumulator =>
-    new SlabAccumulator(k, patch[0], padding.paddedZYX[1], padding.paddedZYX[2], precision, opts.ringStore);
-
-  opts.onProgress?.({ stage: 'sliding-window', done: 0, total: tiles });
+  const ring = new SlabRing(imageZYX, padding, patch, precision, opts, onSlab);
+  opts.onProgress?.({ stage, done: 0, total: tiles });
   try {
     for (const z0 of zSteps) {
-      if (acc !== null) await flush(acc, z0); // every tile that touches z < z0 has run
+      if (!runs(0, z0)) continue;
+      await ring.flush(z0); // every tile that touches z < z0 has run
       for (const y0 of ySteps)
         for (const x0 of xSteps) {
+          if (!runs(1, y0) || !runs(2, x0)) continue;
           if (opts.signal !== undefined) await yieldToEventLoop();
           checkAbort();
           const tile = extractTile(input, shape, padding.lowZYX, [z0, y0, x0], patch);
@@ -190,37 +189,119 @@ export async function slidingWindowPredict(
           } as const;
           const head = network.classHead;
           if (head !== undefined) {
-            acc ??= newAcc(head.classes);
+            const a = await ring.accumulator(head.classes, z0);
             const held = passes.length * head.channels * patch[0] * patch[1] * patch[2] * 4;
             const stream = held > (opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
-            await addTileThroughHead(
-              network,
-              head,
-              tile,
-              mirrorOpts,
-              acc,
-              weight,
-              [z0, y0, x0],
-              patch,
-              stream,
-            );
+            await addTileThroughHead(network, head, tile, mirrorOpts, a, weight, [z0, y0, x0], patch, stream);
           } else {
             const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
-            acc ??= newAcc(classes);
-            if (classes !== acc.classes)
-              fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${acc.classes}`);
-            acc.add(values, weight, z0, y0, x0, patch);
+            const a = await ring.accumulator(classes, z0);
+            if (classes !== a.classes)
+              fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${a.classes}`);
+            a.add(values, weight, z0, y0, x0, patch);
           }
           done += 1;
-          opts.onProgress?.({ stage: 'sliding-window', done, total: tiles });
+          opts.onProgress?.({ stage, done, total: tiles });
         }
     }
-    if (acc === null) fail('BAD_INPUT', 'the sliding window produced no tiles');
-    await flush(acc, padding.paddedZYX[0]);
-    return { classes: acc.classes, tiles, steps, padding };
+    const classes = await ring.finish();
+    return { classes, tiles, gridTiles, steps, padding };
   } finally {
-    acc?.close();
+    ring.close();
   }
+}
+
+/**
+ * The accumulator and the slabs it hands on: created once the class count is known, flushed as the tiles
+ * move down z. A stretch no tile touches (before the first tile run, or skipped outside a region) comes out
+ * as zeros, and the ring jumps over it.
+ */
+class SlabRing {
+  private acc: SlabAccumulator | null = null;
+  private readonly maxDepth: number;
+
+  constructor(
+    private readonly imageZYX: Vec3,
+    private readonly padding: Padding,
+    private readonly patch: Vec3,
+    private readonly precision: AccumulationPrecision,
+    private readonly opts: SlidingWindowOptions,
+    private readonly onSlab: (slab: Slab) => void | Promise<void>,
+  ) {
+    this.maxDepth = opts.maxSlabDepth ?? Infinity;
+  }
+
+  /** The accumulator (created for `k` classes at the first tile, which starts at padded z0). */
+  async accumulator(k: number, z0: number): Promise<SlabAccumulator> {
+    if (this.acc !== null) return this.acc;
+    const [, Y, X] = this.padding.paddedZYX;
+    const a = new SlabAccumulator(k, this.patch[0], Y, X, this.precision, this.opts.ringStore);
+    this.acc = a;
+    if (z0 > 0) {
+      await this.emit(0, z0, k, null);
+      a.skipTo(z0);
+    }
+    return a;
+  }
+
+  /** Emits the slices below `to` (every tile that touches them has run) and frees them. */
+  async flush(to: number): Promise<void> {
+    const a = this.acc;
+    if (a === null) return;
+    const liveEnd = Math.min(to, a.origin + a.liveDepth);
+    await this.emit(a.origin, liveEnd, a.classes, a);
+    a.release(liveEnd);
+    if (to > liveEnd) {
+      await this.emit(liveEnd, to, a.classes, null);
+      a.skipTo(to);
+    }
+  }
+
+  /** Flushes the rest; the class count. */
+  async finish(): Promise<number> {
+    const a = this.acc;
+    if (a === null) fail('BAD_INPUT', 'the sliding window produced no tiles');
+    await this.flush(this.padding.paddedZYX[0]);
+    return a.classes;
+  }
+
+  close(): void {
+    this.acc?.close();
+  }
+
+  // Padded slices [from, to) that hold image content, from the sums (or zeros without them), in slabs.
+  private async emit(from: number, to: number, classes: number, a: SlabAccumulator | null): Promise<void> {
+    const [lowZ, lowY, lowX] = this.padding.lowZYX;
+    const [Z, Y, X] = this.imageZYX;
+    let z = Math.max(from, lowZ);
+    const end = Math.min(to, lowZ + Z);
+    while (z < end) {
+      const zNext = Math.min(end, z + this.maxDepth);
+      const values =
+        a === null ? new Float32Array(classes * (zNext - z) * Y * X) : a.read(z, zNext, lowY, Y, lowX, X);
+      await this.onSlab({ zStart: z - lowZ, zEnd: zNext - lowZ, classes, values });
+      z = zNext;
+    }
+  }
+}
+
+/** Whether a tile starting at padded `start` on `axis` overlaps the region (always, without one). */
+function tileFilter(
+  region: SlidingWindowOptions['region'],
+  low: Vec3,
+  patch: Vec3,
+): (axis: 0 | 1 | 2, start: number) => boolean {
+  if (region === undefined) return () => true;
+  for (const a of [0, 1, 2] as const)
+    if (!(region.lowZYX[a] < region.highZYX[a]))
+      fail(
+        'BAD_INPUT',
+        `sliding window: the region [${region.lowZYX.join(', ')}]…[${region.highZYX.join(', ')}] is empty`,
+      );
+  return (axis, start) => {
+    const from = start - low[axis];
+    return from < region.highZYX[axis] && from + patch[axis] > region.lowZYX[axis];
+  };
 }
 
 /**

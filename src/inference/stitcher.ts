@@ -111,6 +111,22 @@ export class SlabAccumulator {
     return this.liveFrom;
   }
 
+  /** Slices held live at once (the ring's depth). */
+  get liveDepth(): number {
+    return this.depth;
+  }
+
+  /**
+   * Releases every slice before `z` ≥ origin, also past the live range (a sliding window that skips tiles
+   * jumps over a stretch no tile touches): the live slices become [z, z + depth), all empty beyond the
+   * ones still held.
+   */
+  skipTo(z: number): void {
+    if (z < this.liveFrom) fail('RUNTIME', `cannot move the live slices back from ${this.liveFrom} to ${z}`);
+    this.release(Math.min(z, this.liveFrom + this.depth));
+    this.liveFrom = z;
+  }
+
   /** Frees the sums' store. */
   close(): void {
     this.store.close();

@@ -4,23 +4,22 @@
  * `<stem>_classes/<name>.nii.gz`, `<stem>_statistics.json`, `<stem>_preview.png`. Probabilities stream
  * to the host through `onProbabilities` plane by plane. The host writes the outputs (atomically, in Node).
  */
-import { directInferenceTable, labelNames, mapPrediction } from '../io/labels/index.js';
-import { readNifti, require3d, writeNifti, type NiftiImage } from '../io/nifti.js';
+import { directInferenceTable, labelNames } from '../io/labels/index.js';
+import { readNifti, require3d, type NiftiImage } from '../io/nifti.js';
 import { StunetError, fail } from '../util/errors.js';
-import { niftiToVolume, volumeToNifti } from '../io/nifti-volume.js';
-import { fromCanonical, orientationCode, toClosestCanonical } from '../io/orientation.js';
-import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
+import { niftiToVolume } from '../io/nifti-volume.js';
+import { toClosestCanonical } from '../io/orientation.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 import { predictVolume, type PredictVolumeOptions, type ProbabilityGrid } from '../inference/predictor.js';
-import { renderPreview } from '../inference/preview.js';
+import type { RoiReport } from '../inference/roi.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
-import { computeLabelStatistics, totalsegStatistics } from '../inference/statistics.js';
 import type { RingStoreFactory } from '../inference/stitcher.js';
+import { caseOutputs, niftiStem, relabel, type CaseOutput, type CaseOutputOptions } from './case-outputs.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import type { ProgressListener } from '../util/progress.js';
 
-export interface PredictCaseOptions {
+export interface PredictCaseOptions extends CaseOutputOptions {
   readonly stepSize?: number;
   /** Default: the model's mirror axes (or [0, 1, 2]); [] = no TTA. */
   readonly mirrorAxes?: readonly number[];
@@ -28,11 +27,10 @@ export interface PredictCaseOptions {
   readonly mode?: SlidingWindowMode;
   /** Predict in the closest canonical orientation (default: the model's, see ModelDefaults.reorient). */
   readonly reorient?: boolean;
-  readonly perClass?: boolean;
-  readonly statistics?: boolean;
-  readonly preview?: boolean;
-  /** A direct-inference dataset: map the 104-class prediction to its labels. */
-  readonly map?: string;
+  /** `--roi-subset`: only these classes (the model's names), predicted where a coarse pass finds them. */
+  readonly roiSubset?: readonly string[];
+  /** The margin around the ROI box, mm (default 20, TotalSegmentator's). */
+  readonly roiMarginMm?: number;
   /** Where the sliding window keeps its running class sums (default: memory). */
   readonly ringStore?: RingStoreFactory;
   /**
@@ -48,11 +46,8 @@ export interface PredictCaseOptions {
   readonly onProgress?: ProgressListener;
 }
 
-/** One output file: `name` is relative to the output folder (`seg.nii.gz`, `seg_classes/liver.nii.gz`). */
-export interface CaseOutput {
-  readonly name: string;
-  readonly data: Uint8Array | string;
-}
+export type { CaseOutput };
+export { niftiStem };
 
 export interface PredictCaseResult {
   readonly outputs: CaseOutput[];
@@ -62,6 +57,8 @@ export interface PredictCaseResult {
   readonly labelNames: readonly string[];
   /** Whether the case was predicted in the closest canonical orientation (and written back). */
   readonly reoriented: boolean;
+  /** With roiSubset: what the coarse and full passes did. */
+  readonly roi?: RoiReport;
 }
 
 /** Class names of the output: the mapped dataset's, the model's, STU-Net's 104 for 105 classes, else label_<i>. */
@@ -72,11 +69,6 @@ export function outputLabelNames(model: LoadedModel, map: string | undefined): s
   const k = model.arch.numClasses;
   if (k === 105) return [...labelNames('stunet104')];
   return Array.from({ length: k }, (_, i) => (i === 0 ? 'background' : `label_${i}`));
-}
-
-/** `case.nii.gz` → `case`; `.nii` and `.hdr` likewise (any folder part dropped). */
-export function niftiStem(path: string): string {
-  return (path.split(/[\\/]/).pop() ?? path).replace(/\.(nii(\.gz)?|hdr)$/i, '');
 }
 
 /**
@@ -101,6 +93,20 @@ export function checkMapModel(model: LoadedModel, map: string): void {
       `--map ${map} relabels STU-Net's TotalSegmentator classes; this model's class ${i} is '${own[i] ?? ''}', ` +
         `not '${stunet[i] ?? ''}' (drop --map)`,
     );
+}
+
+/**
+ * The label options against the model, before anything is read or computed: `--map` (104-class models
+ * only), `--names` (every class has a place in the scheme), `--roi-subset` (known class names), and the
+ * combinations refused.
+ */
+export function checkCaseOptions(model: LoadedModel, opts: PredictCaseOptions): void {
+  if (opts.map !== undefined) checkMapModel(model, opts.map);
+  if (opts.roiSubset !== undefined && opts.map !== undefined)
+    fail('BAD_INPUT', "--roi-subset names the model's classes; it cannot be combined with --map");
+  const names = outputLabelNames(model, undefined);
+  relabel(new Uint8Array(0), names, opts); // --map with --names, or a class the scheme lacks
+  if (opts.roiSubset !== undefined) roiLabelValues(opts.roiSubset, names);
 }
 
 /** A .hdr and its .img (the two files of an Analyze-style NIfTI pair). */
@@ -182,7 +188,7 @@ export async function predictCase(
   network: NetworkFn,
   opts: PredictCaseOptions = {},
 ): Promise<PredictCaseResult> {
-  if (opts.map !== undefined) checkMapModel(model, opts.map);
+  checkCaseOptions(model, opts);
   const channels = isChannelList(input) ? input : [input];
   const whats = typeof what === 'string' ? [what] : what;
   const label = (c: number): string => whats[c] ?? `channel ${c}`;
@@ -200,10 +206,8 @@ export async function predictCase(
   const works = canonical?.map((c) => c.image) ?? images;
   const work = works[0] ?? fail('BAD_INPUT', 'predict: no image');
   const view = stackChannels(works);
-  const names = outputLabelNames(model, opts.map);
-  const stem = niftiStem(outputName);
-  const gzip = !/\.nii$/i.test(outputName);
-  const ext = gzip ? '.nii.gz' : '.nii';
+  const modelNames = outputLabelNames(model, undefined);
+  const roiLabels = opts.roiSubset === undefined ? undefined : roiLabelValues(opts.roiSubset, modelNames);
   const predictOpts: PredictVolumeOptions = {
     network,
     inputChannels: model.arch.inputChannels,
@@ -216,42 +220,38 @@ export async function predictCase(
     ...(opts.ttaFeatureBudgetBytes === undefined
       ? {}
       : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
+    ...(roiLabels === undefined
+      ? {}
+      : {
+          roiSubset: {
+            labels: roiLabels,
+            ...(opts.roiMarginMm === undefined ? {} : { marginMm: opts.roiMarginMm }),
+          },
+        }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     ...(opts.onProbabilities === undefined ? {} : { onProbabilities: opts.onProbabilities }),
   };
   const result = await predictVolume(view.volume, view.spacingZYX, predictOpts);
-  const labels = opts.map === undefined ? result.labels : mapPrediction(result.labels, opts.map);
+  const { labels, names } = relabel(result.labels, modelNames, opts);
   const [Z, Y, X] = result.shapeZYX;
-  const channel0 = view.volume.data.subarray(0, Z * Y * X); // intensities for statistics and preview
-  const toOutput = (raw: Uint8Array | Uint16Array, withNames: boolean): Uint8Array => {
-    let img = volumeToNifti({ data: raw, shape: [1, Z, Y, X] }, work);
-    const transform = canonical?.[0]?.transform;
-    if (transform !== undefined) img = fromCanonical(img, transform);
-    const extensions = withNames ? [niftiLabelExtension(names)] : [];
-    return writeNifti({ ...img, header: { ...img.header, extensions, descrip: 'stunet predict' } }, { gzip });
-  };
-  const outputs: CaseOutput[] = [
-    { name: outputName, data: toOutput(labels, true) },
-    { name: `${stem}.json`, data: labelSidecarJson(names) },
-  ];
-  if (opts.perClass === true)
-    for (const m of splitPerClass(labels, names))
-      outputs.push({ name: `${stem}_classes/${m.name}${ext}`, data: toOutput(m.mask, false) });
-  if (opts.statistics === true) {
-    const stats = totalsegStatistics(computeLabelStatistics(labels, channel0, view.spacingZYX, names));
-    outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(stats, null, 4)}\n` });
-  }
-  if (opts.preview === true) {
-    const png = renderPreview({
-      image: channel0,
-      labels,
+  const pixdim = images[0]?.header.pixdim ?? [];
+  const px = (i: number): number => Math.abs(pixdim[i] ?? 1);
+  const roiClasses = roiLabels === undefined ? undefined : roiFinalNames(roiLabels, modelNames, names, opts);
+  const outputs = caseOutputs(
+    outputName,
+    labels,
+    names,
+    {
+      work,
+      ...(canonical?.[0] === undefined ? {} : { transform: canonical[0].transform }),
       shapeZYX: [Z, Y, X],
       spacingZYX: view.spacingZYX,
-      annotate: { labelNames: names, orientation: orientationCode(work.affine) },
-    });
-    outputs.push({ name: `${stem}_preview.png`, data: png });
-  }
+      inputSpacingZYX: [px(3), px(2), px(1)],
+      intensities: view.volume.data.subarray(0, Z * Y * X),
+    },
+    { ...opts, ...(roiClasses === undefined ? {} : { roiClasses }) },
+  );
   const present = new Set(labels);
   present.delete(0);
   return {
@@ -260,7 +260,35 @@ export async function predictCase(
     classesPresent: present.size,
     labelNames: names,
     reoriented,
+    ...(result.roi === undefined ? {} : { roi: result.roi }),
   };
+}
+
+/** `--roi-subset` names → the model's label values; an unknown name is an error listing close ones. */
+export function roiLabelValues(subset: readonly string[], modelNames: readonly string[]): number[] {
+  if (subset.length === 0) fail('BAD_INPUT', '--roi-subset: give at least one class name');
+  return subset.map((name) => {
+    const i = modelNames.indexOf(name);
+    if (i > 0) return i;
+    const close = modelNames.filter((n, k) => k > 0 && (n.includes(name) || name.includes(n))).slice(0, 6);
+    return fail(
+      'BAD_INPUT',
+      `--roi-subset: '${name}' is not a class of this model` +
+        (close.length > 0 ? ` (did you mean ${close.join(', ')}?)` : '') +
+        '; stunet predict -m <model> --list-classes lists them',
+    );
+  });
+}
+
+/** The names the ROI classes carry after relabelling (statistics list only these). */
+function roiFinalNames(
+  roiLabels: readonly number[],
+  modelNames: readonly string[],
+  finalNames: readonly string[],
+  opts: PredictCaseOptions,
+): string[] {
+  const mapped = relabel(Uint16Array.from(roiLabels), modelNames, opts).labels;
+  return [...new Set(Array.from(mapped, (l) => finalNames[l] ?? `label_${l}`))];
 }
 
 function isChannelList(input: ChannelInput | readonly ChannelInput[]): input is readonly ChannelInput[] {

@@ -4,15 +4,11 @@
  * stitching ring lives, and a sink for probabilities; every output of a case is written in one
  * all-or-nothing store write.
  */
+import type { RoiReport } from '../inference/roi.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import {
-  niftiStem,
-  predictCase,
-  type ChannelInput,
-  type PredictCaseOptions,
-} from './predict-case.js';
+import { niftiStem, predictCase, type ChannelInput, type PredictCaseOptions } from './predict-case.js';
 import { memoryProbabilitySink, type ProbabilitySink } from './probability-npz.js';
 import type { FileStore } from './store.js';
 
@@ -40,6 +36,8 @@ export interface PredictFileReport {
   /** Predicted in the closest canonical orientation (and written back in the input's). */
   readonly reoriented: boolean;
   readonly seconds: number;
+  /** With --roi-subset: the tiles of the coarse and the full pass. */
+  readonly roi?: RoiReport;
 }
 
 /** A channel's bytes: a .hdr brings the .img (or .img.gz) beside it. */
@@ -98,6 +96,7 @@ export async function predictCaseFile(
       classesPresent: r.classesPresent,
       reoriented: r.reoriented,
       seconds: (performance.now() - t0) / 1000,
+      ...(r.roi === undefined ? {} : { roi: r.roi }),
     };
   } catch (e) {
     probs?.abort();

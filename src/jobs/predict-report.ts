@@ -3,6 +3,7 @@
  * pipeline: versions, device, the model and its sha256, the options, then per case its status, seconds,
  * files and error; a summary at the end.
  */
+import type { RoiReport } from '../inference/roi.js';
 import type { JsonValue } from '../util/json.js';
 import type { PredictRun } from './predict-run.js';
 
@@ -56,4 +57,18 @@ export function describeRun(run: PredictRun): string {
         .join(', ')}`,
     );
   return `${run.cases.length} case${run.cases.length === 1 ? '' : 's'}: ${parts.join(', ')} (${run.seconds.toFixed(1)} s)`;
+}
+
+/** `--roi-subset`'s line: what each pass ran, and the share of the full pass's tiles skipped. */
+export function describeRoi(roi: RoiReport): string {
+  if (roi.regionZYX === null)
+    return `roi subset: none of the classes found by the coarse pass (${roi.coarseTiles} tiles, no TTA, step 1); nothing more run`;
+  const box = (b: { lowZYX: readonly number[]; highZYX: readonly number[] }): string =>
+    b.lowZYX.map((l, a) => `${l}…${b.highZYX[a] ?? 0}`).join(' × ');
+  const skipped = roi.gridTiles - roi.tiles;
+  return (
+    `roi subset: coarse pass ${roi.coarseTiles} tiles (no TTA, step 1) found ${box(roi.boxZYX ?? roi.regionZYX)}; ` +
+    `full pass ${roi.tiles} of ${roi.gridTiles} tiles on ${box(roi.regionZYX)} (network grid z × y × x), ` +
+    `${skipped} skipped (${((100 * skipped) / Math.max(1, roi.gridTiles)).toFixed(0)} %)`
+  );
 }

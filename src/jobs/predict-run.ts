@@ -8,7 +8,8 @@
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import { checkMapModel, niftiStem, outputLabelNames } from './predict-case.js';
+import { relabel } from './case-outputs.js';
+import { checkCaseOptions, niftiStem, outputLabelNames } from './predict-case.js';
 import {
   CHANNEL_SUFFIX,
   checkWritable,
@@ -77,7 +78,7 @@ function complete(store: FileStore, output: string, model: LoadedModel, opts: Pr
   if (!files.every((f) => store.exists(f))) return false;
   if (classesDir === null) return true;
   // One mask per named class at least (labels present beyond the names add their own).
-  const named = outputLabelNames(model, opts.map).length - 1;
+  const named = relabel(new Uint8Array(0), outputLabelNames(model, undefined), opts).names.length - 1;
   return store.isDirectory(classesDir) && store.list(classesDir).length >= named;
 }
 
@@ -122,7 +123,7 @@ export async function predictRun(
   const list = typeof input === 'string' ? [input] : input;
   const folder = list.length === 1 && store.isDirectory(list[0] ?? '');
   const cases = casesOf(store, input, model);
-  if (opts.map !== undefined) checkMapModel(model, opts.map);
+  checkCaseOptions(model, opts);
   const toFolder = folder || store.isDirectory(output) || !/\.nii(\.gz)?$/i.test(output);
   checkWritable(store, toFolder ? output : store.dirname(output));
   const outcomes: CaseOutcome[] = [];

@@ -1,0 +1,140 @@
+/**
+ * From a case's label map (the model's classes, on the grid it was predicted on) to the files `stunet
+ * predict` writes: the classes relabelled as asked (`--map` to a downstream dataset, `--names` to another
+ * scheme), then the label NIfTI in the input's geometry with its names, `<stem>.json`, and as asked
+ * `<stem>_classes/<name>.nii.gz`, `<stem>_statistics.json` (TotalSegmentator's layout) and
+ * `<stem>_preview.png`. Shared by predict and ensemble.
+ */
+import { directInferenceTable, mapPrediction, type LabelSystem } from '../io/labels/index.js';
+import { applySchemeRemap, schemeRemap } from '../io/labels/schemes.js';
+import { writeNifti, type NiftiImage } from '../io/nifti.js';
+import { volumeToNifti } from '../io/nifti-volume.js';
+import { fromCanonical, orientationCode, type CanonicalTransform } from '../io/orientation.js';
+import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
+import { renderPreview } from '../inference/preview.js';
+import { computeLabelStatistics, totalsegStatistics } from '../inference/statistics.js';
+import { fail } from '../util/errors.js';
+import type { Vec3 } from '../util/vec3.js';
+
+/** One output file: `name` is relative to the output folder (`seg.nii.gz`, `seg_classes/liver.nii.gz`). */
+export interface CaseOutput {
+  readonly name: string;
+  readonly data: Uint8Array | string;
+}
+
+export interface CaseOutputOptions {
+  readonly perClass?: boolean;
+  readonly statistics?: boolean;
+  /** TotalSegmentator's `--stats_aggregation` (default mean). */
+  readonly statsAggregation?: 'mean' | 'median';
+  /** TotalSegmentator's `--stats_include_incomplete`: measure masks that touch the image border too. */
+  readonly statsIncludeIncomplete?: boolean;
+  readonly preview?: boolean;
+  /** A direct-inference dataset: map the 104-class prediction to its labels. */
+  readonly map?: string;
+  /** Write the label map in this scheme's names and values (mapped by name). */
+  readonly names?: LabelSystem;
+  /** With `names`: a class the scheme lacks is an error (default) or written as background. */
+  readonly missingClasses?: 'error' | 'background';
+  /** Only these of the model's classes were predicted (`--roi-subset`): statistics list only them. */
+  readonly roiClasses?: readonly string[];
+}
+
+/** The grid the labels lie on and how to write them in the input's geometry. */
+export interface CaseGeometry {
+  /** The image the labels are on (the closest canonical orientation when reoriented). */
+  readonly work: NiftiImage;
+  /** Set when the labels are on the canonical grid: written back in the input's orientation. */
+  readonly transform?: CanonicalTransform;
+  readonly shapeZYX: Vec3;
+  /** Spacing of the work grid (preview). */
+  readonly spacingZYX: Vec3;
+  /** The input's spacing as its header stores it (statistics: TotalSegmentator's voxel volume). */
+  readonly inputSpacingZYX: Vec3;
+  /** Channel 0 on the work grid (statistics and preview); null without an image. */
+  readonly intensities: Float32Array | null;
+}
+
+/**
+ * The model's labels relabelled as asked: `--map` (direct inference) or `--names` (a scheme), refused
+ * together. Returns the labels and the names they carry.
+ */
+export function relabel(
+  labels: Uint8Array | Uint16Array,
+  modelNames: readonly string[],
+  opts: Pick<CaseOutputOptions, 'map' | 'names' | 'missingClasses'>,
+): { labels: Uint8Array | Uint16Array; names: readonly string[] } {
+  if (opts.map !== undefined && opts.names !== undefined)
+    fail('BAD_INPUT', '--map and --names both relabel the output: give one');
+  if (opts.map !== undefined)
+    return {
+      labels: mapPrediction(labels, opts.map),
+      names: ['background', ...directInferenceTable(opts.map).map((e) => e.name)],
+    };
+  if (opts.names === undefined) return { labels, names: modelNames };
+  const remap = schemeRemap(modelNames, opts.names, { missing: opts.missingClasses ?? 'error' });
+  return { labels: applySchemeRemap(labels, remap), names: remap.names };
+}
+
+/** `case.nii.gz` → `case`; `.nii` and `.hdr` likewise (any folder part dropped). */
+export function niftiStem(path: string): string {
+  return (path.split(/[\\/]/).pop() ?? path).replace(/\.(nii(\.gz)?|hdr)$/i, '');
+}
+
+/**
+ * The files of one case, named after `outputName` (e.g. `seg.nii.gz` → `seg.nii.gz`, `seg.json`, …; `.nii`
+ * writes uncompressed files). `labels` and `names` are final (after relabel).
+ */
+export function caseOutputs(
+  outputName: string,
+  labels: Uint8Array | Uint16Array,
+  names: readonly string[],
+  geometry: CaseGeometry,
+  opts: CaseOutputOptions,
+): CaseOutput[] {
+  const stem = niftiStem(outputName);
+  const gzip = !/\.nii$/i.test(outputName);
+  const ext = gzip ? '.nii.gz' : '.nii';
+  const [Z, Y, X] = geometry.shapeZYX;
+  const toOutput = (raw: Uint8Array | Uint16Array, withNames: boolean): Uint8Array => {
+    let img = volumeToNifti({ data: raw, shape: [1, Z, Y, X] }, geometry.work);
+    if (geometry.transform !== undefined) img = fromCanonical(img, geometry.transform);
+    const extensions = withNames ? [niftiLabelExtension(names)] : [];
+    return writeNifti({ ...img, header: { ...img.header, extensions, descrip: 'stunet predict' } }, { gzip });
+  };
+  const outputs: CaseOutput[] = [
+    { name: outputName, data: toOutput(labels, true) },
+    { name: `${stem}.json`, data: labelSidecarJson(names) },
+  ];
+  if (opts.perClass === true)
+    for (const m of splitPerClass(labels, names))
+      outputs.push({ name: `${stem}_classes/${m.name}${ext}`, data: toOutput(m.mask, false) });
+  if (opts.statistics === true) {
+    const stats = computeLabelStatistics(
+      labels,
+      geometry.intensities,
+      geometry.shapeZYX,
+      geometry.inputSpacingZYX,
+      names,
+    );
+    const layout = totalsegStatistics(stats, {
+      ...(opts.statsAggregation === undefined ? {} : { aggregation: opts.statsAggregation }),
+      ...(opts.statsIncludeIncomplete === undefined
+        ? {}
+        : { includeIncomplete: opts.statsIncludeIncomplete }),
+      ...(opts.roiClasses === undefined ? {} : { classes: opts.roiClasses }),
+    });
+    outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(layout, null, 4)}\n` });
+  }
+  if (opts.preview === true && geometry.intensities !== null) {
+    const png = renderPreview({
+      image: geometry.intensities,
+      labels,
+      shapeZYX: geometry.shapeZYX,
+      spacingZYX: geometry.spacingZYX,
+      annotate: { labelNames: names, orientation: orientationCode(geometry.work.affine) },
+    });
+    outputs.push({ name: `${stem}_preview.png`, data: png });
+  }
+  return outputs;
+}
