@@ -6,6 +6,7 @@ import type { DicomCodecModules } from './codecs.js';
 import { seriesGeometry, type SeriesGeometry } from './geometry.js';
 import { getString, type ParseDicomOptions } from './parse.js';
 import { decodePixels } from './pixels.js';
+import { dicomSourceOf, type DicomSource } from './source.js';
 import {
   chooseSeries,
   scanDicom,
@@ -35,6 +36,8 @@ export interface DicomSeriesImage {
   readonly otherSeries: readonly DicomSeriesInfo[];
   /** Files passed over: not DICOM, or DICOM without pixel data. */
   readonly skipped: readonly string[];
+  /** What a DICOM-SEG or RTSTRUCT made from this series needs of it (instances, grid, patient, study). */
+  readonly source: DicomSource;
   /** The gantry tilt that was resampled away (degrees), when `allowTilt` was needed. */
   readonly tiltDegrees?: number;
 }
@@ -172,6 +175,7 @@ export async function readDicomSeries(
     series,
     otherSeries: [...scan.series.values()].filter((s) => s !== chosen).map(seriesInfo),
     skipped: [...scan.notDicom, ...scan.nonImage],
+    source: dicomSourceOf(geometry),
     ...(geometry.tilt !== undefined ? { tiltDegrees: geometry.tilt.degrees } : {}),
   };
 }

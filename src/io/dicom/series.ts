@@ -9,6 +9,7 @@ import {
   type ParseDicomOptions,
 } from './parse.js';
 import { isSupportedSyntax, pixelInfo, type PixelInfo } from './pixels.js';
+import { mediaStorageUids } from './source.js';
 
 /** One file of a DICOM input: its name (for messages and ordering) and its bytes. */
 export interface DicomFile {
@@ -29,6 +30,8 @@ export interface DicomSlice {
   readonly pixelSpacing: readonly [number, number];
   readonly slope: number;
   readonly intercept: number;
+  /** MediaStorageSOPClass/InstanceUID of the file meta group (for files whose data set lacks them). */
+  readonly media?: { readonly classUid: string; readonly instanceUid: string };
 }
 
 /** What a series is, as listed and chosen. */
@@ -106,7 +109,7 @@ export function scanDicom(files: readonly DicomFile[], options: ParseDicomOption
     }
     let slice: DicomSlice;
     try {
-      slice = sliceOf(ds);
+      slice = { ...sliceOf(ds), media: mediaStorageUids(f.bytes) };
     } catch (e) {
       if (!(e instanceof StunetError) || e.code !== 'UNSUPPORTED') throw e;
       unsupported.push({ name: f.name, uid: getString(ds, 0x0020000e) ?? '', why: e.message });
