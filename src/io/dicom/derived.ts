@@ -72,6 +72,7 @@ export function derivedHeader(
     str(0x0020000e, 'UI', options.seriesInstanceUid ?? newUid()),
     str(0x00200011, 'IS', [options.seriesNumber ?? 300]),
     str(0x00200013, 'IS', [1]),
+    str(0x00200052, 'UI', source.frameOfReferenceUid),
   ];
 }
 

@@ -143,7 +143,6 @@ export function writeDicomSeg(options: WriteDicomSegOptions): Uint8Array {
     ...derivedHeader(source, SEG_SOP_CLASS, 'SEG', options),
     str(0x00080008, 'CS', 'DERIVED\\PRIMARY'),
     seq(0x00081115, [[seq(0x0008114a, referenced), str(0x0020000e, 'UI', source.seriesInstanceUid)]]),
-    str(0x00200052, 'UI', source.frameOfReferenceUid),
     ...dimensions(newUid()),
     el(0x00280002, 'US', [1]),
     str(0x00280004, 'CS', 'MONOCHROME2'),
