@@ -7,7 +7,9 @@ import { parseLabelSystem } from '../io/labels/schemes.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import type { PredictBackend } from '../jobs/network.js';
 import type { NodePredictOptions } from '../node/predict-files.js';
-import { fail } from '../util/errors.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { parsePostprocessingJson, type PostprocessSpec } from '../evaluation/postprocessing-json.js';
+import { fail, StunetError } from '../util/errors.js';
 
 export interface PredictCliOptions {
   input?: string;
@@ -40,6 +42,9 @@ export interface PredictCliOptions {
   missingClasses?: string;
   statsAggregation?: string;
   statsIncludeIncomplete?: boolean;
+  postprocess?: string;
+  removeSmallBlobs?: string;
+  folds?: string;
 }
 
 function parseStep(text: string): number {
@@ -125,7 +130,15 @@ function labelOptions(o: PredictCliOptions): Partial<NodePredictOptions> {
     .filter((n) => n !== '');
   if (roi !== undefined && roi.length === 0)
     fail('BAD_INPUT', '--roi-subset: give class names, e.g. liver,spleen');
+  let blobs: number | undefined;
+  if (o.removeSmallBlobs !== undefined) {
+    blobs = Number(o.removeSmallBlobs);
+    if (o.removeSmallBlobs.trim() === '' || !(blobs > 0) || !Number.isFinite(blobs))
+      fail('BAD_INPUT', `--remove-small-blobs: expected a volume in mm³ > 0, got '${o.removeSmallBlobs}'`);
+  }
   return {
+    ...(o.postprocess === undefined ? {} : { postprocess: readPostprocessing(o.postprocess) }),
+    ...(blobs === undefined ? {} : { removeSmallBlobsMm3: blobs }),
     ...(roi === undefined ? {} : { roiSubset: roi }),
     ...(margin === undefined ? {} : { roiMarginMm: margin }),
     ...(o.names === undefined ? {} : { names: parseLabelSystem(o.names) }),
@@ -133,6 +146,18 @@ function labelOptions(o: PredictCliOptions): Partial<NodePredictOptions> {
     ...(o.statsAggregation === undefined ? {} : { statsAggregation: o.statsAggregation }),
     ...(o.statsIncludeIncomplete === true ? { statsIncludeIncomplete: true } : {}),
   };
+}
+
+/** A postprocessing.json (nnU-Net v1's, or `stunet postprocess determine`'s), read and checked. */
+function readPostprocessing(path: string): PostprocessSpec {
+  if (!existsSync(path)) fail('NOT_FOUND', `--postprocess: '${path}' does not exist`);
+  try {
+    return parsePostprocessingJson(readFileSync(path, 'utf8'));
+  } catch (e) {
+    if (e instanceof StunetError)
+      throw new StunetError(e.code, `--postprocess ${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** The options of `stunet predict` (-i, -o and -m are checked in the action: --list-classes needs -m only). */
@@ -146,6 +171,10 @@ export function addPredictOptions(cmd: Command): Command {
     .requiredOption(
       '-m, --model <model>',
       'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
+    )
+    .option(
+      '--folds <n,…>',
+      'with -m <training folder>: the folds to ensemble (default: every fold_N with a final checkpoint)',
     )
     .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
     .option('--step-size <f>', 'tile stride as a fraction of the patch (default: 0.5)')
@@ -206,6 +235,11 @@ export function addPredictOptions(cmd: Command): Command {
       '--roi-margin <mm>',
       "--roi-subset: margin around the box found (default 20 mm, TotalSegmentator's)",
     )
+    .option(
+      '--postprocess <postprocessing.json>',
+      "nnU-Net's post-processing: keep the largest components the file names (stunet postprocess determine)",
+    )
+    .option('--remove-small-blobs <mm3>', 'remove connected components (per class) smaller than this volume')
     .option('--list-classes', "print the model's classes (value and name) and exit")
     .option(
       '--continue',

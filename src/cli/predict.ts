@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
-import { checkBackendDevice, createPredictorNetwork, type Predictor } from '../jobs/network.js';
+import { checkBackendDevice, type Predictor } from '../jobs/network.js';
 import { describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
 import { relabel } from '../jobs/case-outputs.js';
 import { outputLabelNames } from '../jobs/predict-case.js';
@@ -10,7 +10,6 @@ import { ortVersion } from '../onnx/session-node.js';
 import { sha256File } from '../node/download.js';
 import { stunetVersion } from '../node/doctor.js';
 import { writeAtomic } from '../node/fs.js';
-import { resolveModelArg } from '../node/model-cache.js';
 import { toJsonValue, type JsonValue } from '../util/json.js';
 import { parseDevice } from '../onnx/session.js';
 import { availableMemoryBytes } from '../node/memory.js';
@@ -23,9 +22,9 @@ import {
   type NodePredictOptions,
 } from '../node/predict-files.js';
 import { checkPredictMemory, describePredictMemory, predictMemory } from '../jobs/predict-memory.js';
-import { nodeRuntime } from '../node/runtime.js';
 import { consoleProgress } from '../util/progress.js';
 import { interruptible } from './interrupt.js';
+import { loadPredictors, parseFolds, probeMembers } from './predict-models.js';
 import { addPredictOptions, parseOptions, type PredictCliOptions } from './predict-options.js';
 
 /** GiB from --max-memory-gb, else what the machine has available now. */
@@ -39,7 +38,8 @@ function memoryBudget(text: string | undefined): number {
 
 /** The sha256 of the model's weights file (a checkpoint, or a model folder's weights.safetensors). */
 function modelSha256(path: string): string | null {
-  const file = nodeStore.isDirectory(path) ? nodeStore.join(path, 'weights.safetensors') : path;
+  const dir = nodeStore.basename(path) === 'model.json' ? nodeStore.dirname(path) : path;
+  const file = nodeStore.isDirectory(dir) ? nodeStore.join(dir, 'weights.safetensors') : dir;
   return nodeStore.exists(file) && !nodeStore.isDirectory(file) ? sha256File(file) : null;
 }
 
@@ -50,6 +50,7 @@ async function runCases(
   model: LoadedModel,
   predictor: Predictor,
   caseOpts: NodePredictOptions,
+  members: readonly string[],
 ): Promise<void> {
   const started = new Date().toISOString();
   const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
@@ -80,11 +81,12 @@ async function runCases(
   );
   if (run.cases.length > 1 || run.failed > 0 || run.skipped > 0) console.log(describeRun(run));
   if (o.report !== undefined) {
-    const modelPath = resolveModelArg(o.model);
+    const modelPath = members.length === 1 ? (members[0] ?? o.model) : o.model;
     const report = predictReport(run, {
       versions: { stunet: stunetVersion(), node: process.versions.node, onnxruntime: ortVersion() },
       device: predictor.device,
-      model: { path: modelPath, sha256: modelSha256(modelPath) },
+      model: { path: modelPath, sha256: members.length === 1 ? modelSha256(modelPath) : null },
+      ...(members.length > 1 ? { members: members.map((p) => ({ path: p, sha256: modelSha256(p) })) } : {}),
       options: toJsonValue({ ...o }) as Record<string, JsonValue>,
       started,
     });
@@ -114,13 +116,14 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
   const plans = o.plans === undefined ? {} : { plans: o.plans };
   const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
   const { backend, threads, ...caseOpts } = opts;
-  // What it will take, from the architecture and the largest input's header, before any weight is read.
-  const probe = loadModelFrom(o.model, { ...plans, weights: false });
-  const need = predictMemory(nodeStore, probe, {
+  // What it will take, from the architectures and the largest input's header, before any weight is read.
+  const { paths, probes } = probeMembers(o.model, parseFolds(o.folds), plans);
+  const need = predictMemory(nodeStore, probes[0] ?? fail('BAD_INPUT', '-m names no model'), {
     file: largestInput(input),
     executor: backend === 'ort' ? 'ort' : 'wasm',
     ringBytes: DEFAULT_RING_MEMORY_BYTES,
     lowMemory: o.lowMemory === true,
+    members: paths.length,
   });
   const available = memoryBudget(o.maxMemoryGb);
   console.log(
@@ -131,14 +134,15 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
     ),
   );
   checkPredictMemory(need, available, o.model);
-  let model = loadModelFrom(o.model, plans);
-  const predictor = await createPredictorNetwork(model, backend, nodeRuntime, {
+  if (paths.length > 1)
+    console.log(
+      `ensemble of ${paths.length}: ${paths.join(', ')} (their probabilities are averaged, as nnU-Net does)`,
+    );
+  const { model, predictor } = await loadPredictors(paths, plans, backend, {
     device,
     lowMemory: o.lowMemory === true,
     ...(threads === undefined ? {} : { threads }),
   });
-  // ONNX Runtime holds its own copy now; the cases need the model's meta only (H: 5.4 GiB let go).
-  if (backend === 'ort') model = { ...model, weights: new Map() };
   if (predictor.fallback !== undefined) console.warn(`warning: ${predictor.fallback}; running on the CPU`);
   console.log(`device: ${predictor.device} (${backend === 'ort' ? 'ONNX Runtime' : `${backend} engine`})`);
   const passes = 2 ** (caseOpts.mirrorAxes ?? modelDefaults(model).mirrorAxes).length;
@@ -147,7 +151,7 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
       `note: mirror TTA runs ${passes} passes per tile (${passes}× the time); --no-tta skips it, --fast also strides whole tiles`,
     );
   try {
-    await runCases(o, input, model, predictor, { ...caseOpts, maxImageBytes: availableMemoryBytes() });
+    await runCases(o, input, model, predictor, { ...caseOpts, maxImageBytes: availableMemoryBytes() }, paths);
   } finally {
     await predictor.close();
   }

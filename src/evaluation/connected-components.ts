@@ -6,12 +6,12 @@
  * and memory in proportion to its runs. Components are numbered as scipy numbers them: by their first
  * voxel in C order (z slowest, x fastest).
  */
+import type { Vec3 } from '../util/vec3.js';
 import { fail } from '../util/errors.js';
 import type { LabelArray } from './confusion.js';
 import { labelOrRegionKey } from './metrics.js';
 
 /** A volume's size in array axis order (z, y, x), as `labels` is laid out (x fastest). */
-export type Dims3 = readonly [number, number, number];
 
 /** A class, or a group of classes taken as one foreground (nnU-Net's tuples, e.g. all foreground). */
 export type ClassOrGroup = number | readonly number[];
@@ -78,11 +78,11 @@ class Runs {
 }
 
 /** mm³ of one voxel as nnU-Net computes it: np.prod of SimpleITK's spacing, (x · y) · z. */
-export function voxelVolume(spacingZYX: Dims3): number {
+export function voxelVolume(spacingZYX: Vec3): number {
   return spacingZYX[2] * spacingZYX[1] * spacingZYX[0];
 }
 
-export function checkDims(length: number, dimsZYX: Dims3, what: string): number {
+export function checkDims(length: number, dimsZYX: Vec3, what: string): number {
   const [nz, ny, nx] = dimsZYX;
   if (![nz, ny, nx].every((d) => Number.isInteger(d) && d >= 1))
     fail('BAD_INPUT', `${what}: dims (z, y, x) must be positive integers, got [${dimsZYX.join(', ')}]`);
@@ -137,7 +137,7 @@ function scanRow(labels: LabelArray, base: number, nx: number, keyOf: Int32Array
  * Components of equal, non-zero key, 6-connected. A voxel's key is `keyOf[value]` (0, or a value that is
  * not an index of `keyOf`, is background); with `keyOf` null it is 1 for every non-zero value (a mask).
  */
-export function componentRuns(labels: LabelArray, dimsZYX: Dims3, keyOf: Int32Array | null): ComponentRuns {
+export function componentRuns(labels: LabelArray, dimsZYX: Vec3, keyOf: Int32Array | null): ComponentRuns {
   checkDims(labels.length, dimsZYX, 'connected components');
   const [nz, ny, nx] = dimsZYX;
   const runs = new Runs();
@@ -184,7 +184,7 @@ function numberComponents(runs: Runs): ComponentRuns {
  * scipy.ndimage.label(mask) with its default structure: every non-zero voxel is foreground; returns the
  * component number of each voxel (1 … count, 0 for background) and the count, numbered as scipy does.
  */
-export function labelComponents(mask: LabelArray, dimsZYX: Dims3): { labels: Int32Array; count: number } {
+export function labelComponents(mask: LabelArray, dimsZYX: Vec3): { labels: Int32Array; count: number } {
   const c = componentRuns(mask, dimsZYX, null);
   const out = new Int32Array(mask.length);
   for (let r = 0; r < c.runCount; r++)
@@ -246,7 +246,7 @@ export interface KeepLargestResult {
  */
 export function keepLargestComponent(
   labels: LabelArray,
-  dimsZYX: Dims3,
+  dimsZYX: Vec3,
   classesOrGroups: readonly ClassOrGroup[],
   options: KeepLargestOptions = {},
 ): KeepLargestResult {
@@ -297,7 +297,7 @@ export function keepLargestComponent(
 
 function keepLargestOfKeys(
   labels: LabelArray,
-  dimsZYX: Dims3,
+  dimsZYX: Vec3,
   table: Int32Array,
   names: ReadonlyMap<number, string>,
   vpv: number,
@@ -341,8 +341,8 @@ export interface RemoveSmallBlobsResult {
  */
 export function removeSmallBlobs(
   labels: LabelArray,
-  dimsZYX: Dims3,
-  spacingZYX: Dims3,
+  dimsZYX: Vec3,
+  spacingZYX: Vec3,
   minMm3: number,
   classes?: readonly number[],
 ): RemoveSmallBlobsResult {

@@ -39,7 +39,6 @@ export {
   voxelVolume,
   type ClassOrGroup,
   type ComponentRuns,
-  type Dims3,
   type KeepLargestOptions,
   type KeepLargestResult,
   type RemoveSmallBlobsResult,

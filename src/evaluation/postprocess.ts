@@ -13,15 +13,10 @@
  * advanced_postprocessing) each step first measures, over all cases, the smallest largest component it
  * keeps, and then removes only components smaller than that (min_valid_object_sizes).
  */
+import type { Vec3 } from '../util/vec3.js';
 import { fail } from '../util/errors.js';
 import type { LabelArray } from './confusion.js';
-import {
-  checkClass,
-  keepLargestComponent,
-  voxelVolume,
-  type ClassOrGroup,
-  type Dims3,
-} from './connected-components.js';
+import { checkClass, keepLargestComponent, voxelVolume, type ClassOrGroup } from './connected-components.js';
 import { labelOrRegionKey } from './metrics.js';
 import { compactLabels, countChanges, countClasses, countsToMetrics } from './postprocess-dice.js';
 import type { PostprocessDetermination, PostprocessSpec } from './postprocessing-json.js';
@@ -34,9 +29,9 @@ import { summarize, type CaseResult } from './summary.js';
  */
 export function applyPostprocessing<T extends LabelArray>(
   labels: T,
-  dimsZYX: Dims3,
+  dimsZYX: Vec3,
   spec: PostprocessSpec,
-  spacingZYX?: Dims3,
+  spacingZYX?: Vec3,
 ): T {
   const sizes = spec.minValidObjectSizes;
   if (sizes !== null && spacingZYX === undefined)
@@ -53,9 +48,9 @@ export interface PostprocessCase {
   readonly name?: string;
   readonly prediction: LabelArray;
   readonly reference: LabelArray;
-  readonly dimsZYX: Dims3;
+  readonly dimsZYX: Vec3;
   /** mm, (z, y, x); default 1 mm (sizes only matter with `advanced`). */
-  readonly spacingZYX?: Dims3;
+  readonly spacingZYX?: Vec3;
 }
 
 /** A case, or a function that loads it: called once per pass, so a folder is never held whole. */

@@ -270,7 +270,8 @@ async function roiPass(
   report: (tiles: number, gridTiles: number) => RoiReport;
 }> {
   const subset = opts.roiSubset ?? fail('BAD_INPUT', 'predict: no roi subset');
-  const coarse = await findRoiBox(input, opts.network, subset.labels, common);
+  // an ensemble finds the box with its first member (a coarse pass needs no ensemble)
+  const coarse = await findRoiBox(input, opts.network.members?.[0] ?? opts.network, subset.labels, common);
   const table = wantedTable(subset.labels, coarse.classes);
   const spacing: Vec3 = props.spacing_after_resampling;
   const region =

@@ -187,19 +187,8 @@ export async function slidingWindowPredict(
             batch: opts.batchMirrors ?? false,
             beforeCall: checkAbort,
           } as const;
-          const head = network.classHead;
-          if (head !== undefined) {
-            const a = await ring.accumulator(head.classes, z0);
-            const held = passes.length * head.channels * patch[0] * patch[1] * patch[2] * 4;
-            const stream = held > (opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
-            await addTileThroughHead(network, head, tile, mirrorOpts, a, weight, [z0, y0, x0], patch, stream);
-          } else {
-            const { values, classes } = await predictMirrored(network, tile, mirrorOpts);
-            const a = await ring.accumulator(classes, z0);
-            if (classes !== a.classes)
-              fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${a.classes}`);
-            a.add(values, weight, z0, y0, x0, patch);
-          }
+          for (const member of network.members ?? [network])
+            await addTile(member, tile, [z0, y0, x0], { ring, mirrorOpts, weight, patch, opts });
           done += 1;
           opts.onProgress?.({ stage, done, total: tiles });
         }
@@ -283,6 +272,37 @@ class SlabRing {
       z = zNext;
     }
   }
+}
+
+/** One network's TTA-aggregated tile into the sums (through its class head when it has one). */
+async function addTile(
+  member: NetworkFn,
+  tile: Tensor,
+  at: Vec3,
+  c: {
+    readonly ring: SlabRing;
+    readonly mirrorOpts: Parameters<typeof addTileThroughHead>[3];
+    readonly weight: Float32Array | null;
+    readonly patch: Vec3;
+    readonly opts: SlidingWindowOptions;
+  },
+): Promise<void> {
+  const head = member.classHead;
+  if (head !== undefined) {
+    const a = await c.ring.accumulator(head.classes, at[0]);
+    const held = c.mirrorOpts.passes.length * head.channels * c.patch[0] * c.patch[1] * c.patch[2] * 4;
+    const stream = held > (c.opts.ttaFeatureBudgetBytes ?? TTA_FEATURE_BUDGET_BYTES);
+    await addTileThroughHead(member, head, tile, c.mirrorOpts, a, c.weight, at, c.patch, stream);
+    return;
+  }
+  const { values, classes } = await predictMirrored(member, tile, {
+    ...c.mirrorOpts,
+    batch: c.opts.batchMirrors ?? false,
+  });
+  const a = await c.ring.accumulator(classes, at[0]);
+  if (classes !== a.classes)
+    fail('SHAPE_MISMATCH', `the network returned ${classes} classes, earlier ${a.classes}`);
+  a.add(values, c.weight, at[0], at[1], at[2], c.patch);
 }
 
 /** Whether a tile starting at padded `start` on `axis` overlaps the region (always, without one). */

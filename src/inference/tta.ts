@@ -3,7 +3,7 @@
  * `SegmentationNetwork._internal_maybe_mirror_and_pred_3D` and v2 `nnUNetPredictor._internal_maybe_mirror_and_predict`.
  * Mirror axes are spatial: 0 = z (tensor dim 2), 1 = y (dim 3), 2 = x (dim 4).
  */
-import { fail } from '../util/errors.js';
+import { fail, StunetError } from '../util/errors.js';
 import { formatShape, Tensor } from '../engine/tensor.js';
 import type { ClassHead } from './head.js';
 
@@ -12,7 +12,29 @@ import type { ClassHead } from './head.js';
  * first. With `classHead` set, the first output is instead the last decoder feature map
  * (N, classHead.channels, Z, Y, X) and the sliding window applies the head itself, a few planes at a time.
  */
-export type NetworkFn = ((patch: Tensor) => Promise<Tensor[]>) & { readonly classHead?: ClassHead };
+export type NetworkFn = ((patch: Tensor) => Promise<Tensor[]>) & {
+  readonly classHead?: ClassHead;
+  /**
+   * An ensemble (nnU-Net's folds): the sliding window runs every member on each tile and adds each one's
+   * TTA-aggregated output with its own weight, so the sums divided by the weights are the members' mean
+   * (v1: of softmax, v2: of logits — nnU-Net's averaging). See ensembleNetwork.
+   */
+  readonly members?: readonly NetworkFn[];
+};
+
+/**
+ * Several networks of one model family as one ensemble (fold_0…fold_4). Only the sliding window runs it,
+ * member by member; calling it directly is an error.
+ */
+export function ensembleNetwork(members: readonly NetworkFn[]): NetworkFn {
+  if (members.length === 0) fail('BAD_INPUT', 'an ensemble needs at least one network');
+  if (members.some((m) => m.members !== undefined)) fail('BAD_INPUT', 'an ensemble cannot hold ensembles');
+  const run = (): Promise<Tensor[]> =>
+    Promise.reject(
+      new StunetError('RUNTIME', 'an ensemble runs through the sliding window, member by member'),
+    );
+  return Object.assign(run, { members: [...members] });
+}
 
 /** 'v1': softmax of every pass, each weighted 1/n and summed; 'v2': logits summed, then divided by n. */
 export type Aggregation = 'v1' | 'v2';

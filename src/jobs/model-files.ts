@@ -75,7 +75,7 @@ function foldCheckpoint(store: FileStore, foldDir: string): string | null {
 }
 
 /** The folds of a training output folder (`stunet train -o`, an nnU-Net v1 or v2 trainer folder). */
-function foldCheckpoints(store: FileStore, dir: string): { fold: string; path: string }[] {
+export function foldCheckpoints(store: FileStore, dir: string): { fold: string; path: string }[] {
   return store
     .list(dir)
     .filter((name) => /^fold_(\d+|all)$/.test(name))
@@ -114,7 +114,7 @@ export function loadModelFromStore(
       fail(
         'BAD_INPUT',
         `'${path}' is a training folder with ${folds.length} folds (${folds.map((f) => f.fold).join(', ')}): ` +
-          `name one, e.g. -m ${store.join(path, folds[0]?.fold ?? 'fold_0')}`,
+          `name one, e.g. -m ${store.join(path, folds[0]?.fold ?? 'fold_0')} (predict takes them all as an ensemble)`,
       );
     fail(
       'BAD_INPUT',

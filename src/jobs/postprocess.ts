@@ -6,6 +6,7 @@
  * on one label map or a folder of them. Every file is written whole (store.writeAll); inputs are all read
  * and checked before the first write of determine.
  */
+import type { Vec3 } from '../util/vec3.js';
 import { StunetError, fail } from '../util/errors.js';
 import {
   applyPostprocessing,
@@ -14,7 +15,6 @@ import {
   postprocessingToJson,
   removeSmallBlobs,
   type DeterminePostprocessingResult,
-  type Dims3,
   type PostprocessCase,
   type PostprocessSpec,
 } from '../evaluation/index.js';
@@ -70,8 +70,8 @@ function asPostprocess<T>(f: () => T): T {
 
 interface LabelImage {
   readonly image: NiftiImage;
-  readonly dimsZYX: Dims3;
-  readonly spacingZYX: Dims3;
+  readonly dimsZYX: Vec3;
+  readonly spacingZYX: Vec3;
 }
 
 function readLabels(store: FileStore, path: string, what: string, maxBytes?: number): LabelImage {

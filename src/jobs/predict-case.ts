@@ -12,6 +12,9 @@ import { toClosestCanonical } from '../io/orientation.js';
 import { modelDefaults } from '../inference/model-defaults.js';
 import { predictVolume, type PredictVolumeOptions, type ProbabilityGrid } from '../inference/predictor.js';
 import type { RoiReport } from '../inference/roi.js';
+import { removeSmallBlobs } from '../evaluation/connected-components.js';
+import { applyPostprocessing } from '../evaluation/postprocess.js';
+import type { PostprocessSpec } from '../evaluation/postprocessing-json.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import type { RingStoreFactory } from '../inference/stitcher.js';
 import { caseOutputs, niftiStem, relabel, type CaseOutput, type CaseOutputOptions } from './case-outputs.js';
@@ -31,6 +34,10 @@ export interface PredictCaseOptions extends CaseOutputOptions {
   readonly roiSubset?: readonly string[];
   /** The margin around the ROI box, mm (default 20, TotalSegmentator's). */
   readonly roiMarginMm?: number;
+  /** nnU-Net's postprocessing.json (`--postprocess`): keep the largest components it names. */
+  readonly postprocess?: PostprocessSpec;
+  /** `--remove-small-blobs`: components (6-connected, per class) below this volume in mm³ go. */
+  readonly removeSmallBlobsMm3?: number;
   /** Where the sliding window keeps its running class sums (default: memory). */
   readonly ringStore?: RingStoreFactory;
   /**
@@ -107,6 +114,16 @@ export function checkCaseOptions(model: LoadedModel, opts: PredictCaseOptions): 
   const names = outputLabelNames(model, undefined);
   relabel(new Uint8Array(0), names, opts); // --map with --names, or a class the scheme lacks
   if (opts.roiSubset !== undefined) roiLabelValues(opts.roiSubset, names);
+  const k = model.arch.numClasses;
+  const beyond = (opts.postprocess?.forWhichClasses ?? []).flat().filter((c) => c < 1 || c >= k);
+  if (beyond.length > 0)
+    fail(
+      'BAD_INPUT',
+      `--postprocess names class ${beyond.join(', ')}, but this model predicts classes 1…${k - 1}: a file made for another model?`,
+    );
+  const blobs = opts.removeSmallBlobsMm3;
+  if (blobs !== undefined && !(blobs > 0 && Number.isFinite(blobs)))
+    fail('BAD_INPUT', `--remove-small-blobs: expected a volume in mm³ > 0, got ${blobs}`);
 }
 
 /** A .hdr and its .img (the two files of an Analyze-style NIfTI pair). */
@@ -233,6 +250,11 @@ export async function predictCase(
     ...(opts.onProbabilities === undefined ? {} : { onProbabilities: opts.onProbabilities }),
   };
   const result = await predictVolume(view.volume, view.spacingZYX, predictOpts);
+  // nnU-Net post-processes the exported map; connected components do not depend on the axis order.
+  if (opts.postprocess !== undefined)
+    applyPostprocessing(result.labels, result.shapeZYX, opts.postprocess, view.spacingZYX);
+  if (opts.removeSmallBlobsMm3 !== undefined)
+    removeSmallBlobs(result.labels, result.shapeZYX, view.spacingZYX, opts.removeSmallBlobsMm3);
   const { labels, names } = relabel(result.labels, modelNames, opts);
   const [Z, Y, X] = result.shapeZYX;
   const pixdim = images[0]?.header.pixdim ?? [];

@@ -35,6 +35,8 @@ export interface PredictMemoryInputs {
   readonly ringBytes: number;
   /** ONNX Runtime without its arena (`--low-memory`). */
   readonly lowMemory?: boolean;
+  /** Networks held at once (a fold ensemble); default 1. */
+  readonly members?: number;
 }
 
 /** The estimate for one case of `model` (weights need not be loaded: see ModelSourceOptions.weights). */
@@ -60,6 +62,7 @@ export function predictMemory(
     ringBytes: Math.min(ring, o.ringBytes),
     executor: o.executor,
     lowMemory: o.lowMemory === true,
+    members: o.members ?? 1,
   });
 }
 

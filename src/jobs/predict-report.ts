@@ -12,6 +12,8 @@ export interface PredictReportContext {
   readonly versions: Readonly<Record<string, string>>;
   readonly device: string;
   readonly model: { readonly path: string; readonly sha256: string | null };
+  /** A fold ensemble's members (each checkpoint and its sha256). */
+  readonly members?: readonly { readonly path: string; readonly sha256: string | null }[];
   /** The options as given (JSON values). */
   readonly options: Readonly<Record<string, JsonValue>>;
   /** ISO time the run started. */
@@ -26,6 +28,9 @@ export function predictReport(run: PredictRun, ctx: PredictReportContext): JsonV
     versions: { ...ctx.versions },
     device: ctx.device,
     model: { path: ctx.model.path, sha256: ctx.model.sha256 },
+    ...(ctx.members === undefined
+      ? {}
+      : { members: ctx.members.map((m) => ({ path: m.path, sha256: m.sha256 })) }),
     options: { ...ctx.options },
     cases: run.cases.map((c) => ({
       input: c.input,

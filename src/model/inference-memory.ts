@@ -85,6 +85,8 @@ export interface PredictMemoryOptions {
   readonly executor: 'ort' | 'wasm';
   /** ONNX Runtime without its arena (`lowMemory` of createPredictorNetwork). */
   readonly lowMemory?: boolean;
+  /** Networks held at once (a fold ensemble: one session each, run one at a time); default 1. */
+  readonly members?: number;
 }
 
 export function estimatePredictMemory(
@@ -104,9 +106,13 @@ export function estimatePredictMemory(
   // Channels as read (float32) and at the network's spacing, the labels, and the class sums' ring.
   const caseBytes = 4 * C * o.inputVoxels + 2 * 4 * C * o.resampledVoxels + 2 * o.inputVoxels + o.ringBytes;
   // Running: ONNX Runtime's weights (ours are let go once its session exists) or ours for the engine.
-  const running = BASE_BYTES + (ort ? runtimeWeightsBytes : weightsBytes) + activationBytes + caseBytes;
-  // Creating a session holds ours and the runtime's, and an inline model's protobuf (a third copy).
-  const creating = BASE_BYTES + (ort ? 2 : 1) * weightsBytes + (inline ? weightsBytes : 0);
+  const n = o.members ?? 1;
+  const held = (ort ? runtimeWeightsBytes : weightsBytes) * n;
+  const running = BASE_BYTES + held + activationBytes + caseBytes;
+  // Creating a session holds ours and the runtime's, and an inline model's protobuf (a third copy), beside
+  // the sessions of the members before it.
+  const before = (ort ? runtimeWeightsBytes : weightsBytes) * (n - 1);
+  const creating = BASE_BYTES + before + (ort ? 2 : 1) * weightsBytes + (inline ? weightsBytes : 0);
   return {
     weightsBytes,
     runtimeWeightsBytes,

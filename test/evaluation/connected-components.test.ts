@@ -5,6 +5,7 @@
  * and run through a line-by-line transliteration of nnU-Net 1.7.1's function; the counts, sizes and
  * checksums are frozen here, so no test needs Python.
  */
+import type { Vec3 } from '../../src/util/vec3.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -13,11 +14,10 @@ import {
   labelComponents,
   removeSmallBlobs,
   type ClassOrGroup,
-  type Dims3,
 } from './api.js';
 import { Rng } from '../../src/util/random.js';
 
-const count = (d: Dims3): number => d[0] * d[1] * d[2];
+const count = (d: Vec3): number => d[0] * d[1] * d[2];
 /** Σ value · (i mod 1000 + 1): the checksum the Python side printed. */
 const checksum = (a: ArrayLike<number>): number => {
   let s = 0;
@@ -31,7 +31,7 @@ const histogram = (a: ArrayLike<number>, k: number): number[] => {
 };
 
 test('6-connectivity: faces join, edges and corners do not (scipy.ndimage.label default)', () => {
-  const dims: Dims3 = [2, 2, 2];
+  const dims: Vec3 = [2, 2, 2];
   const at = (z: number, y: number, x: number): number => (z * 2 + y) * 2 + x;
   const make = (...idx: number[]): Uint8Array => {
     const m = new Uint8Array(8);
@@ -54,7 +54,7 @@ test('6-connectivity: faces join, edges and corners do not (scipy.ndimage.label 
 test('random masks: same count, sizes and numbering as scipy.ndimage.label (frozen)', () => {
   const fixtures: {
     seed: number;
-    dims: Dims3;
+    dims: Vec3;
     p: number;
     n: number;
     max: number;
@@ -85,7 +85,7 @@ test('random masks: same count, sizes and numbering as scipy.ndimage.label (froz
 });
 
 test('keepLargestComponent = nnU-Net 1.7.1 remove_all_but_the_largest_connected_component (frozen)', () => {
-  const dims: Dims3 = [9, 12, 10];
+  const dims: Vec3 = [9, 12, 10];
   const fixtures: {
     seed: number;
     p: number;
@@ -221,7 +221,7 @@ test('keepLargestComponent = nnU-Net 1.7.1 remove_all_but_the_largest_connected_
 
 /** 1×1×n rows: `s` is a string of labels, one digit a voxel. */
 const row = (s: string): Uint8Array => Uint8Array.from(s, Number);
-const dimsOf = (s: string): Dims3 => [1, 1, s.length];
+const dimsOf = (s: string): Vec3 => [1, 1, s.length];
 
 test('ties at the largest size are all kept (nnU-Net 1.7; older versions kept the first only)', () => {
   const labels = row('1101101');
@@ -246,7 +246,7 @@ test('a group is one foreground: a class touching the largest component survives
 
 test('removeSmallBlobs: per class, in mm³ (voxels × spacing), the only component of a class too', () => {
   const s = '1110110220333302';
-  const spacing: Dims3 = [2, 1, 1.5]; // 3 mm³ per voxel
+  const spacing: Vec3 = [2, 1, 1.5]; // 3 mm³ per voxel
   const a = row(s);
   const r = removeSmallBlobs(a, dimsOf(s), spacing, 6.5); // 2 voxels = 6 mm³ < 6.5, 3 voxels = 9 mm³ stay
   assert.deepEqual([...a], [...row('1110000000333300')]);
