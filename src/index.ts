@@ -51,6 +51,18 @@ export {
 export type { DicomFile, DicomSeriesInfo } from './io/dicom/series.js';
 export type { DicomCodecModules } from './io/dicom/codecs.js';
 export { dicomFilesFromZip } from './io/dicom/zip.js';
+export type { DicomSource, DicomSourceInstance, LabelVolume } from './io/dicom/source.js';
+export type { DicomAlgorithm, DerivedOptions } from './io/dicom/derived.js';
+export { writeDicomSeg, type WriteDicomSegOptions } from './io/dicom/seg.js';
+export { readDicomSeg, type DicomSegLabels, type DicomSegSegment } from './io/dicom/seg-read.js';
+export {
+  writeRtStruct,
+  rasteriseRtStruct,
+  type WriteRtStructOptions,
+  type RtStructLabels,
+} from './io/dicom/rtstruct.js';
+export { segmentTerms, SNOMED_SOURCE, type SegmentTerms } from './io/dicom/terms.js';
+export { writeDicom, newUid, type DicomEl, type DicomItem } from './io/dicom/write.js';
 export { tensorFromNpy, npyFromTensor } from './io/npy-tensor.js';
 export * as labels from './io/labels/index.js';
 
