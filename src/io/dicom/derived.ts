@@ -1,5 +1,5 @@
 import { fail } from '../../util/errors.js';
-import type { DicomSource } from './source.js';
+import type { DicomSource, LabelVolume } from './source.js';
 import { newUid, str, type DicomEl } from './write.js';
 
 /** Who made a derived object: the algorithm (SEG SegmentAlgorithmName, RTSTRUCT ROIGenerationDescription). */
@@ -19,6 +19,28 @@ export interface DerivedOptions {
   /** SeriesInstanceUID and SOPInstanceUID of the new object (default: new 2.25 UIDs). */
   readonly seriesInstanceUid?: string;
   readonly sopInstanceUid?: string;
+}
+
+/** The input of a SEG or RTSTRUCT writer. */
+export interface DerivedWriteOptions extends DerivedOptions {
+  /** The label map on the series' grid (e.g. the NIfTI a prediction wrote for `readDicomSeries`' image). */
+  readonly labels: LabelVolume;
+  /** Class names by label value (names[0] is the background). */
+  readonly names: readonly string[];
+  /** `readDicomSeries(...).source`. */
+  readonly source: DicomSource;
+}
+
+/** The label value of a segment or ROI read back: the index of its name in `names`, else its number. */
+export function valueOfName(
+  names: readonly string[] | undefined,
+  name: string,
+  number: number,
+  what: string,
+): number {
+  const value = names === undefined ? number : names.indexOf(name);
+  if (value <= 0) fail('BAD_INPUT', `${what} ${number} '${name}' is not among the class names`);
+  return value;
 }
 
 export const DEFAULT_ALGORITHM: DicomAlgorithm = { name: 'STU-Net', version: '0.1.0' };
@@ -50,6 +72,13 @@ export function derivedHeader(
     fail(
       'UNSUPPORTED',
       'dicom: the series was resampled (gantry tilt): a SEG or RTSTRUCT on the resampled grid cannot reference its slices',
+    );
+  }
+  const unnamed = source.instances.find((i) => i.sopClassUid === '' || i.sopInstanceUid === '');
+  if (unnamed !== undefined) {
+    fail(
+      'BAD_INPUT',
+      `dicom: ${unnamed.name}: no SOPClassUID/SOPInstanceUID (in the data set or its meta group): a derived object cannot reference it`,
     );
   }
   const when = options.date ?? new Date();

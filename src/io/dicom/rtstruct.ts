@@ -7,22 +7,18 @@ import {
   dicomTime,
   presentClasses,
   shortText,
+  valueOfName,
 } from './derived.js';
-import type { DerivedOptions } from './derived.js';
+import type { DerivedWriteOptions } from './derived.js';
 import { sliceAt } from './seg-read.js';
-import { labelsOnStack, stackToNifti, type DicomSource, type LabelVolume } from './source.js';
+import { labelsOnStack, stackToNifti, type DicomSource } from './source.js';
 import { segmentTerms } from './terms.js';
 import { parseDicomTree, treeItem, treeItems, treeNumbers, treeString } from './tree.js';
 import { needsImplicit, seq, str, writeDicom, type DicomEl, type DicomItem } from './write.js';
 
 export const RTSTRUCT_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.481.3';
 
-export interface WriteRtStructOptions extends DerivedOptions {
-  readonly labels: LabelVolume;
-  /** Class names by label value (names[0] is the background). */
-  readonly names: readonly string[];
-  readonly source: DicomSource;
-}
+export type WriteRtStructOptions = DerivedWriteOptions;
 
 type V3 = readonly [number, number, number];
 const axes = (source: DicomSource): { r: V3; c: V3 } => {
@@ -177,9 +173,7 @@ export function rasteriseRtStruct(
   const rois = treeItems(t, 0x30060020).map((it) => {
     const number = treeNumbers(it, 0x30060022)[0] ?? 0;
     const name = treeString(it, 0x30060026) ?? '';
-    const value = names === undefined ? number : names.indexOf(name);
-    if (value <= 0) fail('BAD_INPUT', `rtstruct: ROI ${number} '${name}' is not among the class names`);
-    return { number, name, value };
+    return { number, name, value: valueOfName(names, name, number, 'rtstruct: ROI') };
   });
   const valueOf = new Map(rois.map((r) => [r.number, r.value]));
   const { rows, columns } = source;

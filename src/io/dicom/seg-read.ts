@@ -1,4 +1,5 @@
 import { fail } from '../../util/errors.js';
+import { valueOfName } from './derived.js';
 import { stackToNifti, type DicomSource } from './source.js';
 import {
   parseDicomTree,
@@ -77,10 +78,7 @@ function segmentsOf(t: DicomTree, names: readonly string[] | undefined): DicomSe
   return treeItems(t, 0x00620002).map((s) => {
     const number = treeUint16(s, 0x00620004)[0] ?? 0;
     const label = treeString(s, 0x00620005) ?? '';
-    const value = names === undefined ? number : names.indexOf(label);
-    if (value <= 0)
-      fail('BAD_INPUT', `dicom-seg: ${t.name}: segment ${number} '${label}' is not among the class names`);
-    return { number, label, value };
+    return { number, label, value: valueOfName(names, label, number, `dicom-seg: ${t.name}: segment`) };
   });
 }
 

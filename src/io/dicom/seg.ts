@@ -4,22 +4,15 @@ import {
   derivedHeader,
   presentClasses,
   shortText,
-  type DerivedOptions,
+  type DerivedWriteOptions,
 } from './derived.js';
-import { labelsOnStack, type DicomSource, type LabelVolume } from './source.js';
+import { labelsOnStack, type DicomSource } from './source.js';
 import { rgbToDicomLab, segmentTerms } from './terms.js';
 import { codeItem, el, newUid, seq, str, writeDicom, type DicomEl, type DicomItem } from './write.js';
 
 export const SEG_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4';
 
-export interface WriteDicomSegOptions extends DerivedOptions {
-  /** The label map on the series' grid (e.g. the NIfTI a prediction wrote for `readDicomSeries`' image). */
-  readonly labels: LabelVolume;
-  /** Class names by label value (names[0] is the background). */
-  readonly names: readonly string[];
-  /** `readDicomSeries(...).source`. */
-  readonly source: DicomSource;
-}
+export type WriteDicomSegOptions = DerivedWriteOptions;
 
 /** Per slice and label value: is the value present? (values × slices bits as bytes) */
 function presence(stack: Uint16Array, slices: number, plane: number, values: number): Uint8Array {

@@ -2,10 +2,13 @@ import { fail } from '../../util/errors.js';
 import { invertAffine, matMul4, type Mat4 } from '../geometry.js';
 import type { SeriesGeometry } from './geometry.js';
 import { getString, text, type DicomDataSet } from './parse.js';
-import { newUid, type DicomEl } from './write.js';
+import { uidFromSeed, type DicomEl } from './write.js';
 
 /** One source image (a slice), as a derived object references it. */
 export interface DicomSourceInstance {
+  /** The file's name (for messages). */
+  readonly name: string;
+  /** '' when neither the data set nor the file meta group has it (then nothing can reference it). */
   readonly sopClassUid: string;
   readonly sopInstanceUid: string;
   /** ImagePositionPatient (LPS mm). */
@@ -33,7 +36,10 @@ export interface DicomSource {
   readonly frameOfReferenceUid: string;
   /** The patient and study attributes to copy (with SpecificCharacterSet), as they are in the source. */
   readonly copied: readonly DicomEl[];
-  /** UIDs the source lacked (anonymised files) and that were made up here, by attribute name. */
+  /**
+   * UIDs the source lacked (anonymised files), by attribute name: made up here under 2.25 from the
+   * instances' UIDs and positions, so a SEG and an RTSTRUCT of the same files share them.
+   */
   readonly madeUp: readonly string[];
   /** Set when the series was resampled (gantry tilt): a derived object cannot reference its slices. */
   readonly resampled: boolean;
@@ -99,16 +105,21 @@ export function dicomSourceOf(geometry: SeriesGeometry): DicomSource {
     const v = getString(first.ds, tag) ?? '';
     if (v !== '') return v;
     madeUp.push(name);
-    return newUid();
+    return uidFromSeed(`${name} of ${seed}`);
   };
   const instances = geometry.slices.map((s) => {
     const sopClassUid = getString(s.ds, 0x00080016) || (s.media?.classUid ?? '');
     const sopInstanceUid = getString(s.ds, 0x00080018) || (s.media?.instanceUid ?? '');
-    if (sopClassUid === '' || sopInstanceUid === '')
-      fail('BAD_INPUT', `dicom: ${s.name}: no SOPClassUID/SOPInstanceUID, in the data set or its meta group`);
     const p = s.position;
-    return { sopClassUid, sopInstanceUid, position: [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0] as const };
+    return {
+      name: s.name,
+      sopClassUid,
+      sopInstanceUid,
+      position: [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0] as const,
+    };
   });
+  // a UID the files lack is made from what identifies them, so every object derived from them shares it
+  const seed = instances.map((i) => `${i.sopInstanceUid}@${i.position.join(',')}`).join('|');
   return {
     instances,
     rows: first.info.rows,

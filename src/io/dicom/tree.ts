@@ -1,5 +1,6 @@
 import { fail } from '../../util/errors.js';
 import { hexTag, parseDicom, text, TS, type ParseDicomOptions } from './parse.js';
+import { LONG_VRS } from './write.js';
 
 /**
  * A data set with its sequences kept (what reading a SEG or RTSTRUCT back needs; `parseDicom` steps over
@@ -24,7 +25,6 @@ const SQ_TAGS = new Set([
   0x52009230, 0x00289110, 0x00209116, 0x30060010, 0x30060012, 0x30060014, 0x30060016, 0x30060020, 0x30060039,
   0x30060040, 0x30060080, 0x00620003, 0x0062000f,
 ]);
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 const UNDEFINED = 0xffffffff;
 
 class TreeReader {

@@ -31,7 +31,21 @@ export const codeItem = (c: readonly [string, string, string]): DicomItem => [
   str(0x00080104, 'LO', c[2]),
 ];
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+export const LONG_VRS: ReadonlySet<string> = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
 const BINARY: Record<string, [number, (v: DataView, p: number, x: number) => void]> = {
   US: [
     2,
@@ -90,15 +104,34 @@ export function formatDs(x: number): string {
   return x.toExponential(6);
 }
 
-/** A new UID under 2.25 (PS3.5 B.2: a UUID as one decimal number), from the platform's random source. */
-export function newUid(): string {
-  const b = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(b);
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40; // UUID version 4
+/** A UID under 2.25 (PS3.5 B.2: a UUID as one decimal number) from 16 bytes. */
+function uidOf(b: Uint8Array): string {
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40; // UUID version 4 (random) layout
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   let n = 0n;
   for (const x of b) n = (n << 8n) | BigInt(x);
   return `2.25.${n.toString()}`;
+}
+
+/** A new UID under 2.25 from the platform's random source (Math.random where there is no Web Crypto). */
+export function newUid(): string {
+  const b = new Uint8Array(16);
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (crypto?.getRandomValues !== undefined) crypto.getRandomValues(b);
+  else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
+  return uidOf(b);
+}
+
+/** A UID under 2.25 that is a function of `seed` (four 32-bit FNV-1a lanes): the same seed, the same UID. */
+export function uidFromSeed(seed: string): string {
+  const b = new Uint8Array(16);
+  const view = new DataView(b.buffer);
+  for (let lane = 0; lane < 4; lane++) {
+    let h = (0x811c9dc5 ^ Math.imul(lane + 1, 0x9e3779b1)) >>> 0;
+    for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193) >>> 0;
+    view.setUint32(lane * 4, h);
+  }
+  return uidOf(b);
 }
 
 function valueBytes(e: DicomEl, explicit: boolean): Uint8Array {
