@@ -175,7 +175,7 @@ export async function readDicomSeries(
     series,
     otherSeries: [...scan.series.values()].filter((s) => s !== chosen).map(seriesInfo),
     skipped: [...scan.notDicom, ...scan.nonImage],
-    source: dicomSourceOf(geometry),
+    source: dicomSourceOf(geometry, image),
     ...(geometry.tilt !== undefined ? { tiltDegrees: geometry.tilt.degrees } : {}),
   };
 }

@@ -11,7 +11,7 @@ import {
 } from './derived.js';
 import type { DerivedWriteOptions } from './derived.js';
 import { sliceAt } from './seg-read.js';
-import { labelsOnStack, stackToNifti, type DicomSource } from './source.js';
+import { labelsOnStack, stackToImage, type DicomSource } from './source.js';
 import { segmentTerms } from './terms.js';
 import { parseDicomTree, treeItem, treeItems, treeNumbers, treeString } from './tree.js';
 import { needsImplicit, seq, str, writeDicom, type DicomEl, type DicomItem } from './write.js';
@@ -151,7 +151,7 @@ export function writeRtStruct(options: WriteRtStructOptions): Uint8Array {
 }
 
 export interface RtStructLabels {
-  /** Label values on the source series' grid, in the voxel order of `readDicomSeries`' image. */
+  /** Label values on the grid of `readDicomSeries`' image (`source.imageDims`, `source.imageAffine`). */
   readonly labels: Uint16Array;
   readonly rois: readonly { readonly number: number; readonly name: string; readonly value: number }[];
 }
@@ -207,5 +207,5 @@ export function rasteriseRtStruct(
     }
   }
   if (treeItem(t, 0x30060039) === undefined) fail('BAD_INPUT', 'rtstruct: no ROIContourSequence');
-  return { labels: stackToNifti(out, source), rois };
+  return { labels: stackToImage(out, source), rois };
 }

@@ -1,6 +1,6 @@
 import { fail } from '../../util/errors.js';
 import { valueOfName } from './derived.js';
-import { stackToNifti, type DicomSource } from './source.js';
+import { stackToImage, type DicomSource } from './source.js';
 import {
   parseDicomTree,
   treeBytes,
@@ -20,7 +20,7 @@ export interface DicomSegSegment {
 }
 
 export interface DicomSegLabels {
-  /** Label values on the source series' grid, in the voxel order of `readDicomSeries`' image. */
+  /** Label values on the grid of `readDicomSeries`' image (`source.imageDims`, `source.imageAffine`). */
   readonly labels: Uint16Array;
   readonly segments: readonly DicomSegSegment[];
 }
@@ -136,5 +136,5 @@ export function readDicomSeg(
       if (on === 1) out[base + p] = v;
     }
   });
-  return { labels: stackToNifti(out, source), segments };
+  return { labels: stackToImage(out, source), segments };
 }

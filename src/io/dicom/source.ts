@@ -31,6 +31,9 @@ export interface DicomSource {
   readonly step: number;
   /** The affine of the stack grid (columns, rows flipped, slices) → RAS, as dcm2niix writes it. */
   readonly affine: Mat4;
+  /** The grid of the image `readDicomSeries` returned (the stack grid, or its RAS reorientation for 3D MR). */
+  readonly imageDims: readonly number[];
+  readonly imageAffine: Mat4;
   readonly studyInstanceUid: string;
   readonly seriesInstanceUid: string;
   readonly frameOfReferenceUid: string;
@@ -97,7 +100,10 @@ function copiedOf(ds: DicomDataSet): DicomEl[] {
 }
 
 /** The source description of a read series (what `readDicomSeries` returns as `source`). */
-export function dicomSourceOf(geometry: SeriesGeometry): DicomSource {
+export function dicomSourceOf(
+  geometry: SeriesGeometry,
+  image: { readonly dims: readonly number[]; readonly affine: Mat4 },
+): DicomSource {
   const first = geometry.slices[0];
   if (first === undefined) fail('BAD_INPUT', 'dicom: an empty series');
   const madeUp: string[] = [];
@@ -128,6 +134,8 @@ export function dicomSourceOf(geometry: SeriesGeometry): DicomSource {
     pixelSpacing: first.pixelSpacing,
     step: geometry.step,
     affine: geometry.affine,
+    imageDims: image.dims,
+    imageAffine: image.affine,
     studyInstanceUid: uid(0x0020000d, 'StudyInstanceUID'),
     seriesInstanceUid: uid(0x0020000e, 'SeriesInstanceUID'),
     frameOfReferenceUid: uid(0x00200052, 'FrameOfReferenceUID'),
@@ -144,52 +152,58 @@ export interface LabelVolume {
   readonly affine?: Mat4;
 }
 
-/**
- * The labels in DICOM order (slice k in stack order, then row, then column), checked to be on the
- * series' grid: the stack grid itself, or (with an affine) a permutation/flip of it such as the RAS
- * reorientation `readDicomSeries` applies to 3D MR.
- */
-export function labelsOnStack(labels: LabelVolume, source: DicomSource): Uint16Array {
-  const { rows, columns } = source;
-  const slices = source.instances.length;
-  const n = [columns, rows, slices];
-  const d = [labels.dims[0] ?? 0, labels.dims[1] ?? 0, labels.dims[2] ?? 0];
-  // label voxel axis r = sign[r] · stack axis from[r] + offset[r]
+/** Label voxel axis r = sign[r] · stack axis from[r] + offset[r]; undefined when the grids differ. */
+function axisMap(
+  dims: readonly number[],
+  affine: Mat4 | undefined,
+  source: DicomSource,
+): number[][] | undefined {
+  const n = [source.columns, source.rows, source.instances.length];
   let from = [0, 1, 2];
   let sign = [1, 1, 1];
   let offset = [0, 0, 0];
-  if (labels.affine !== undefined) {
-    const m = matMul4(invertAffine(labels.affine), source.affine);
+  if (affine !== undefined) {
+    const m = matMul4(invertAffine(affine), source.affine);
     from = [0, 1, 2].map((r) => [0, 1, 2].findIndex((c) => Math.abs(m[r]?.[c] ?? 0) > 0.5));
     sign = from.map((c, r) => Math.sign(m[r]?.[c] ?? 0));
-    offset = [0, 1, 2].map((r) => m[r]?.[3] ?? 0);
+    offset = [0, 1, 2].map((r) => Math.round(m[r]?.[3] ?? 0));
+    const expected = (r: number, c: number): number =>
+      c === from[r] ? (sign[r] ?? 0) : c === 3 ? (offset[r] ?? 0) : 0;
     const exact = [0, 1, 2].every((r) =>
-      [0, 1, 2, 3].every(
-        (c) =>
-          Math.abs(
-            (m[r]?.[c] ?? 0) - (c === from[r] ? (sign[r] ?? 0) : c === 3 ? Math.round(offset[r] ?? 0) : 0),
-          ) < 1e-3,
-      ),
+      [0, 1, 2, 3].every((c) => Math.abs((m[r]?.[c] ?? 0) - expected(r, c)) < 1e-3),
     );
-    if (!exact || new Set(from).size !== 3) from = [-1, -1, -1];
-    offset = offset.map(Math.round);
+    if (!exact || new Set(from).size !== 3) return undefined;
   }
   const fits = [0, 1, 2].every((r) => {
     const c = from[r] ?? -1;
     const a = offset[r] ?? 0;
     const b = a + (sign[r] ?? 0) * ((n[c] ?? 0) - 1);
-    return c >= 0 && d[r] === n[c] && Math.min(a, b) === 0;
+    return c >= 0 && dims[r] === n[c] && Math.min(a, b) === 0;
   });
-  if (!fits || labels.data.length !== rows * columns * slices) {
-    const aff = labels.affine === undefined ? '' : ' and affine';
+  return fits && dims.slice(3).every((x) => x === 1) ? [from, sign, offset] : undefined;
+}
+
+/**
+ * For each voxel in DICOM order (slice k in stack order, then row, then column), its index on the grid
+ * (`dims`, `affine`): the stack grid itself, or (with an affine) a permutation/flip of it such as the
+ * RAS reorientation `readDicomSeries` applies to 3D MR. One clear error when the grid is another.
+ */
+function gridIndex(dims: readonly number[], affine: Mat4 | undefined, source: DicomSource): Int32Array {
+  const { rows, columns } = source;
+  const slices = source.instances.length;
+  const map = axisMap(dims, affine, source);
+  if (map === undefined) {
+    const aff = affine === undefined ? '' : ' and affine';
     fail(
       'BAD_INPUT',
-      `dicom: the labels (${labels.dims.join('×')} voxels${aff}) are not on the grid of the series (${n.join('×')}${aff}): resample them onto the series first`,
+      `dicom: the labels (${dims.join('×')} voxels${aff}) are not on the grid of the series (${columns}×${rows}×${slices}${aff}): resample them onto the series first`,
     );
   }
-  const out = new Uint16Array(rows * columns * slices);
-  const stride = [1, d[0] ?? 0, (d[0] ?? 0) * (d[1] ?? 0)];
+  const [from = [], sign = [], offset = []] = map;
+  const stride = [1, dims[0] ?? 0, (dims[0] ?? 0) * (dims[1] ?? 0)];
+  const out = new Int32Array(rows * columns * slices);
   const v = [0, 0, 0];
+  let i = 0;
   for (let k = 0; k < slices; k++)
     for (let row = 0; row < rows; row++)
       for (let col = 0; col < columns; col++) {
@@ -199,19 +213,29 @@ export function labelsOnStack(labels: LabelVolume, source: DicomSource): Uint16A
         let idx = 0;
         for (let r = 0; r < 3; r++)
           idx += ((sign[r] ?? 0) * (v[from[r] ?? 0] ?? 0) + (offset[r] ?? 0)) * (stride[r] ?? 0);
-        out[(k * rows + row) * columns + col] = labels.data[idx] ?? 0;
+        out[i++] = idx;
       }
   return out;
 }
 
-/** Labels in DICOM order back onto the stack grid (NIfTI order, rows flipped: what readDicomSeries gives). */
-export function stackToNifti(dicomOrder: Uint16Array, source: DicomSource): Uint16Array {
-  const { rows, columns } = source;
-  const out = new Uint16Array(dicomOrder.length);
-  for (let k = 0; k < source.instances.length; k++)
-    for (let row = 0; row < rows; row++) {
-      const from = (k * rows + row) * columns;
-      out.set(dicomOrder.subarray(from, from + columns), (k * rows + rows - 1 - row) * columns);
-    }
+/** The labels in DICOM order (slice k in stack order, then row, then column), checked to be on the series' grid. */
+export function labelsOnStack(labels: LabelVolume, source: DicomSource): Uint16Array {
+  const index = gridIndex(labels.dims, labels.affine, source);
+  if (labels.data.length !== index.length) {
+    fail(
+      'BAD_INPUT',
+      `dicom: the labels have ${labels.data.length} voxels for a ${labels.dims.join('×')} grid`,
+    );
+  }
+  const out = new Uint16Array(index.length);
+  for (let i = 0; i < index.length; i++) out[i] = labels.data[index[i] ?? 0] ?? 0;
+  return out;
+}
+
+/** Labels in DICOM order onto the grid of `readDicomSeries`' image (its dims and affine). */
+export function stackToImage(dicomOrder: Uint16Array, source: DicomSource): Uint16Array {
+  const index = gridIndex(source.imageDims, source.imageAffine, source);
+  const out = new Uint16Array(index.length);
+  for (let i = 0; i < index.length; i++) out[index[i] ?? 0] = dicomOrder[i] ?? 0;
   return out;
 }

@@ -102,3 +102,36 @@ export function dice(a: ArrayLike<number>, b: ArrayLike<number>, value: number):
   }
   return na + nb === 0 ? 1 : (2 * inter) / (na + nb);
 }
+
+/** The 3-slice 3D MR (reoriented to RAS by readDicomSeries, as dcm2niix does). */
+export async function realMr(): Promise<DicomSeriesImage> {
+  const dir = fixturePath('dicom', 'niivue_mr');
+  const files = readdirSync(dir)
+    .sort()
+    .map((n) => ({ name: n, bytes: new Uint8Array(readFileSync(join(dir, n))) }));
+  return readDicomSeries(files);
+}
+
+/** A label map on an image's grid: value(x, y, z). */
+export function labelMap(
+  dims: readonly number[],
+  value: (x: number, y: number, z: number) => number,
+): Uint16Array {
+  const [nx = 0, ny = 0, nz = 0] = dims;
+  const out = new Uint16Array(nx * ny * nz);
+  for (let z = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[(z * ny + y) * nx + x] = value(x, y, z);
+  return out;
+}
+
+/** Converts a DICOM file with DCMTK's dcmconv (e.g. '+ti': implicit VR little endian). */
+export function dcmconv(bytes: Uint8Array, option: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'stunet-dcm-'));
+  try {
+    writeFileSync(join(dir, 'in.dcm'), bytes);
+    execFileSync('dcmconv', [option, join(dir, 'in.dcm'), join(dir, 'out.dcm')]);
+    return new Uint8Array(readFileSync(join(dir, 'out.dcm')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

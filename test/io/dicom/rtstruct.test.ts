@@ -6,8 +6,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rasteriseRtStruct, writeRtStruct } from '../../../src/io/dicom/rtstruct.js';
+import { parseDicom } from '../../../src/io/dicom/parse.js';
 import { parseDicomTree, treeItems, treeNumbers } from '../../../src/io/dicom/tree.js';
-import { dice, realCt, syntheticCt, TOTALSEG_V2_NAMES, validate } from './derived-helpers.js';
+import {
+  dice,
+  labelMap,
+  realCt,
+  realMr,
+  syntheticCt,
+  TOTALSEG_V2_NAMES,
+  validate,
+} from './derived-helpers.js';
 
 test('the real CT segmentation: RTSTRUCT → rasterised gives Dice ≥ 0.99 per class; dciodvfy reports no error', async () => {
   const { ct, seg } = await realCt();
@@ -73,4 +82,29 @@ test('bad input: an empty label map, labels off the grid: one clear error', asyn
       }),
     /not on the grid of the series/,
   );
+});
+
+test('a contour too long for explicit VR (a 1500×1500 diamond): written as implicit VR, valid, rasterised back', async () => {
+  const ct = await syntheticCt(1500, 1500, 1);
+  const dims = ct.image.dims;
+  const data = labelMap(dims, (x, y) => (Math.abs(x - 750) + Math.abs(y - 750) < 740 ? 1 : 0));
+  const bytes = writeRtStruct({ labels: { data, dims }, names: ['background', 'liver'], source: ct.source });
+  assert.equal(parseDicom(bytes, 'rt').transferSyntax, '1.2.840.10008.1.2'); // implicit VR little endian
+  validate(bytes, 'diamond-rtstruct.dcm');
+  assert.deepEqual(
+    Array.from(rasteriseRtStruct(bytes, ct.source, ['background', 'liver']).labels),
+    Array.from(data),
+  );
+});
+
+test('a 3D MR reoriented to RAS: the RTSTRUCT of labels on the image grid rasterises back onto that grid', async () => {
+  const mr = await realMr();
+  const dims = mr.image.dims;
+  const names = ['background', 'brain'];
+  const data = labelMap(dims, (x, y, z) =>
+    Math.hypot(x - 100, y - 120, z - 1) < 60 && Math.hypot(x - 100, y - 120) > 20 ? 1 : 0,
+  );
+  const bytes = writeRtStruct({ labels: { data, dims, affine: mr.image.affine }, names, source: mr.source });
+  validate(bytes, 'mr-rtstruct.dcm');
+  assert.deepEqual(Array.from(rasteriseRtStruct(bytes, mr.source, names).labels), Array.from(data));
 });

@@ -4,10 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseDicom } from '../../../src/io/dicom/parse.js';
 import { readDicomSeg } from '../../../src/io/dicom/seg-read.js';
 import { writeDicomSeg } from '../../../src/io/dicom/seg.js';
 import { parseDicomTree, treeItems, treeString } from '../../../src/io/dicom/tree.js';
-import { realCt, syntheticCt, TOTALSEG_V2_NAMES, validate } from './derived-helpers.js';
+import {
+  dcmconv,
+  labelMap,
+  realCt,
+  realMr,
+  syntheticCt,
+  TOTALSEG_V2_NAMES,
+  validate,
+} from './derived-helpers.js';
 
 test('the real CT segmentation: SEG → read back gives the same label voxels; dciodvfy reports no error', async () => {
   const { ct, seg } = await realCt();
@@ -41,19 +50,11 @@ test('the real CT segmentation: SEG → read back gives the same label voxels; d
   assert.equal(treeString(t, 0x00200052), '1.3.12.2.1107.5.1.4.60064.30000022120807274275100000041');
 });
 
-function withLabels(dims: readonly number[], set: (x: number, y: number, z: number) => number): Uint16Array {
-  const [nx = 0, ny = 0, nz = 0] = dims;
-  const out = new Uint16Array(nx * ny * nz);
-  for (let z = 0; z < nz; z++)
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[(z * ny + y) * nx + x] = set(x, y, z);
-  return out;
-}
-
 test('synthetic cases: a ring, two blobs, a class on one slice, a class with no code, >255 classes', async () => {
   const ct = await syntheticCt(24, 20, 5);
   const dims = ct.image.dims;
   const names = ['background', 'liver', 'kidney_left', 'made_up_class'];
-  const data = withLabels(dims, (x, y, z) => {
+  const data = labelMap(dims, (x, y, z) => {
     const r = Math.hypot(x - 10, y - 12);
     if (z === 1 && r >= 3 && r <= 7) return 1; // ring with a hole
     if (z === 2 && (Math.hypot(x - 4, y - 4) < 2.5 || Math.hypot(x - 15, y - 18) < 3)) return 2; // two blobs
@@ -66,7 +67,7 @@ test('synthetic cases: a ring, two blobs, a class on one slice, a class with no 
   const t = parseDicomTree(bytes, 'seg');
   assert.equal(treeString(t, 0x00280008), '3'); // one frame per (segment, slice) present
   // 300 classes: segment numbers are 16-bit, so they are written
-  const many = withLabels(dims, (x, y, z) => ((z * 480 + y * 20 + x) % 300) + 1);
+  const many = labelMap(dims, (x, y, z) => ((z * 480 + y * 20 + x) % 300) + 1);
   const manyNames = ['background', ...Array.from({ length: 300 }, (_, i) => `class_${i + 1}`)];
   const big = writeDicomSeg({ labels: { data: many, dims }, names: manyNames, source: ct.source });
   assert.deepEqual(Array.from(readDicomSeg(big, ct.source, manyNames).labels), Array.from(many));
@@ -95,4 +96,34 @@ test('bad input: an empty label map, labels off the grid, a value without a name
       writeDicomSeg({ labels: { data: new Uint8Array(8 * 6 * 3).fill(2), dims }, names, source: ct.source }),
     /label value\(s\) 2 have no class name/,
   );
+});
+
+test('a 3D MR reoriented to RAS: labels on the image grid go to the right slices and come back on that grid', async () => {
+  const mr = await realMr();
+  const dims = mr.image.dims;
+  const names = ['background', 'brain', 'skull'];
+  const data = labelMap(dims, (x, y, z) => (x < 40 && y > 100 ? 1 : (x + 2 * y + 3 * z) % 97 === 0 ? 2 : 0));
+  const bytes = writeDicomSeg({ labels: { data, dims, affine: mr.image.affine }, names, source: mr.source });
+  validate(bytes, 'mr-seg.dcm');
+  assert.deepEqual(Array.from(readDicomSeg(bytes, mr.source, names).labels), Array.from(data));
+  // without its affine the same voxels are not on the series' (stack) grid
+  assert.throws(
+    () =>
+      writeDicomSeg({
+        labels: { data, dims: [dims[2] ?? 0, dims[0] ?? 0, dims[1] ?? 0] },
+        names,
+        source: mr.source,
+      }),
+    /not on the grid/,
+  );
+});
+
+test('another encoding of a SEG (implicit VR, converted by DCMTK) decodes the same', async () => {
+  const ct = await syntheticCt(12, 10, 4);
+  const dims = ct.image.dims;
+  const names = ['background', 'liver', 'spleen'];
+  const data = labelMap(dims, (x, y, z) => (z > 0 && x > y ? 1 : x === 0 ? 2 : 0));
+  const implicit = dcmconv(writeDicomSeg({ labels: { data, dims }, names, source: ct.source }), '+ti');
+  assert.equal(parseDicom(implicit, 'seg').transferSyntax, '1.2.840.10008.1.2');
+  assert.deepEqual(Array.from(readDicomSeg(implicit, ct.source, names).labels), Array.from(data));
 });
