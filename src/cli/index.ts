@@ -7,6 +7,7 @@ import { installInterruptHandler, Interrupted } from './interrupt.js';
 import { registerDataset } from './dataset.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerEnsemble } from './ensemble.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExportOnnx } from './export-onnx.js';
 import { registerModelInfo } from './model-info.js';
@@ -47,6 +48,7 @@ registerPlan(program);
 registerPreprocess(program);
 registerTrain(program);
 registerEvaluate(program);
+registerEnsemble(program);
 registerPostprocess(program);
 registerDoctor(program);
 

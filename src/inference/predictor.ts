@@ -89,6 +89,9 @@ export interface ProbabilityGrid {
   readonly shapeBeforeCroppingZYX: Vec3;
   /** Spacing of the grid in mm (the input's: probabilities are resampled back to it). */
   readonly spacingZYX: Vec3;
+  /** Set by the case: the voxel → world affine of the uncropped grid, and the class names. */
+  readonly affine?: readonly (readonly number[])[];
+  readonly classNames?: readonly string[];
 }
 
 export interface PredictVolumeResult {

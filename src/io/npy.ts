@@ -77,16 +77,29 @@ function parseHeader(text: string): { descr: string; fortran: boolean; shape: nu
   return { descr, fortran: fortran === 'True', shape };
 }
 
-export function readNpy(bytes: Uint8Array): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
-    fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
+/**
+ * The header of a .npy from its first bytes (a stream's start): dtype descr, order, shape and where the
+ * data begins. Null when `bytes` ends before the header does (give more).
+ */
+export function readNpyHeader(
+  bytes: Uint8Array,
+): { descr: string; fortran: boolean; shape: number[]; dataStart: number } | null {
+  if (bytes.length < 12) return null;
+  if (MAGIC.some((m, i) => bytes[i] !== m)) fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = view.getUint8(6);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = major === 1 ? 10 : 12;
   const dataStart = headerStart + headerLen;
-  if (dataStart > bytes.length) fail('BAD_INPUT', 'npy: truncated header');
-  const header = parseHeader(new TextDecoder().decode(bytes.subarray(headerStart, dataStart)));
+  if (dataStart > bytes.length) return null;
+  return { ...parseHeader(new TextDecoder().decode(bytes.subarray(headerStart, dataStart))), dataStart };
+}
+
+export function readNpy(bytes: Uint8Array): NpyArray {
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
+    fail('BAD_INPUT', 'npy: not a .npy file (bad magic)');
+  const header = readNpyHeader(bytes) ?? fail('BAD_INPUT', 'npy: truncated header');
+  const dataStart = header.dataStart;
   const endian = header.descr[0];
   const kind = DESCR[header.descr.slice(1)];
   if (kind === undefined || (endian !== '<' && endian !== '>' && endian !== '|')) {

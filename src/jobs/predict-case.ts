@@ -247,7 +247,13 @@ export async function predictCase(
         }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
-    ...(opts.onProbabilities === undefined ? {} : { onProbabilities: opts.onProbabilities }),
+    ...(opts.onProbabilities === undefined
+      ? {}
+      : {
+          onProbabilities: (z: number, v: Float32Array, g: ProbabilityGrid) => {
+            opts.onProbabilities?.(z, v, { ...g, affine: work.affine, classNames: modelNames });
+          },
+        }),
   };
   const result = await predictVolume(view.volume, view.spacingZYX, predictOpts);
   // nnU-Net post-processes the exported map; connected components do not depend on the axis order.

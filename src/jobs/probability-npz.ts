@@ -4,7 +4,10 @@
  * - `probabilities`: float32 (K, Zc, Yc, Xc), softmax on the cropped grid;
  * - `bbox_used_for_cropping`: int64 (3, 2), [start, end) of that grid inside the input volume;
  * - `shape_before_cropping`: int64 (3,), the input volume's (Z, Y, X);
- * - `spacing`: float64 (3,), mm along (Z, Y, X).
+ * - `spacing`: float64 (3,), mm along (Z, Y, X);
+ * - `affine`: float64 (4, 4), voxel (i, j, k) → world mm (RAS) of the uncropped grid (the image as
+ *   predicted: the closest canonical orientation when reoriented);
+ * - `class_names`: unicode (K,), the model's class names (`stunet ensemble` names its output with them).
  * Outside the box every probability is background's 1 (nnU-Net's cropping keeps the nonzero region).
  */
 import type { ProbabilityGrid } from '../inference/predictor.js';
@@ -42,6 +45,22 @@ export function writeProbabilityNpz(
   w.addArray('bbox_used_for_cropping', '<i8', [3, 2], ints(grid.cropBbox.flat()));
   w.addArray('shape_before_cropping', '<i8', [3], ints(grid.shapeBeforeCroppingZYX));
   w.addArray('spacing', '<f8', [3], new Uint8Array(Float64Array.from(grid.spacingZYX).buffer));
+  if (grid.affine !== undefined)
+    w.addArray('affine', '<f8', [4, 4], new Uint8Array(Float64Array.from(grid.affine.flat()).buffer));
+  if (grid.classNames !== undefined) {
+    // numpy's `<U{n}`: one UTF-32 code point per character, zero-padded to the longest name
+    const points = grid.classNames.map((n) => {
+      const cps: number[] = [];
+      for (const ch of n) cps.push(ch.codePointAt(0) ?? 0);
+      return cps;
+    });
+    const width = Math.max(1, ...points.map((p) => p.length));
+    const utf32 = new Uint32Array(points.length * width);
+    points.forEach((p, i) => {
+      utf32.set(p, i * width);
+    });
+    w.addArray('class_names', `<U${width}`, [points.length], new Uint8Array(utf32.buffer));
+  }
   w.finish();
 }
 

@@ -4,14 +4,14 @@
  * probabilities show: the ensemble's equal the mean of each member's own, and its labels their argmax.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { unzipSync } from 'fflate';
 import { Tensor } from '../../src/engine/tensor.js';
 import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti, writeNifti } from '../../src/io/nifti.js';
-import { readNpy } from '../../src/io/npy.js';
+import { readNpy, readNpyHeader } from '../../src/io/npy.js';
 import { loadModelFrom, saveTorchCheckpoint } from '../../src/node/model-source.js';
 import { fixturePath } from '../helpers.js';
 import { runCli, tempDir } from './cli-helpers.js';
@@ -127,4 +127,67 @@ test('ensemble errors: a missing fold, --folds without a training folder, member
     assert.match(r.stderr.trim(), message);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('stunet ensemble of saved probabilities: mean, argmax, the input geometry (reoriented predictions too)', () => {
+  const { dir, ct, folds } = trainingFolder();
+  for (const f of [0, 1]) {
+    const model = join(folds, `fold_${f}`, 'model_final_checkpoint.model');
+    const r = runCli([
+      'predict',
+      '-i',
+      ct,
+      '-o',
+      join(dir, `p${f}`, 'ct.nii.gz'),
+      '-m',
+      model,
+      '--fast',
+      '--save-probabilities',
+      '--reorient',
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const out = join(dir, 'ens');
+  const r = runCli(['ensemble', '-i', join(dir, 'p0'), join(dir, 'p1'), '-o', out, '--per-class']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /case 1\/1: ct/);
+  // expected: numpy's mean over the members (float32), argmax (first wins), in the probability grid
+  const npz = (f: number): Record<string, Uint8Array> =>
+    unzipSync(new Uint8Array(readFileSync(join(dir, `p${f}`, 'ct_probabilities.npz'))));
+  const [a, b] = [npz(0), npz(1)];
+  const pa = readNpy(a['probabilities.npy'] ?? new Uint8Array());
+  const pb = readNpy(b['probabilities.npy'] ?? new Uint8Array()).data as Float32Array;
+  const [K = 0, ...grid] = pa.shape;
+  const n = grid.reduce((x, y) => x * y, 1);
+  const expected = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let c = 0; c < K; c++) {
+      const m = Math.fround(Math.fround((pa.data[c * n + i] as number) + (pb[c * n + i] as number)) / 2);
+      if (m > best) {
+        best = m;
+        expected[i] = c;
+      }
+    }
+  }
+  const names = readNpyHeader(a['class_names.npy'] ?? new Uint8Array());
+  assert.deepEqual([names?.descr, names?.shape], ['<U10', [K]]); // 'background' is the longest
+  // the written map is in the input's geometry: same header grid as the members' predictions
+  const seg = readNifti(readFileSync(join(out, 'ct.nii.gz')));
+  const member = readNifti(readFileSync(join(dir, 'p0', 'ct.nii.gz')));
+  assert.deepEqual(seg.dims, member.dims);
+  assert.deepEqual(seg.affine, member.affine);
+  // the crop box is the whole image here, so the probability grid is the canonical image
+  const counts = (labels: ArrayLike<number>): number[] => {
+    const h = new Array<number>(K).fill(0);
+    for (let i = 0; i < labels.length; i++) h[labels[i] as number] = (h[labels[i] as number] ?? 0) + 1;
+    return h;
+  };
+  assert.deepEqual(counts(seg.raw as ArrayLike<number>), counts(expected));
+  assert.ok(readdirSync(join(out, 'ct_classes')).length >= K - 1);
+  // a folder with other cases is refused before anything is written
+  const bad = runCli(['ensemble', '-i', join(dir, 'p0'), dir, '-o', join(dir, 'none')]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /ensemble: '.*' (holds no|has other cases)/);
+  assert.equal(existsSync(join(dir, 'none')), false);
 });
