@@ -14,7 +14,7 @@ import { sliceAt } from './seg-read.js';
 import { labelsOnStack, stackToImage, type DicomSource } from './source.js';
 import { segmentTerms } from './terms.js';
 import { parseDicomTree, treeItem, treeItems, treeNumbers, treeString } from './tree.js';
-import { needsImplicit, seq, str, writeDicom, type DicomEl, type DicomItem } from './write.js';
+import { codeItem, needsImplicit, seq, str, writeDicom, type DicomEl, type DicomItem } from './write.js';
 
 export const RTSTRUCT_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.481.3';
 
@@ -120,9 +120,10 @@ export function writeRtStruct(options: WriteRtStructOptions): Uint8Array {
     ),
     str(0x30060084, 'IS', [n]),
   ];
-  const observation = (_v: number, n: number): DicomItem => [
+  const observation = (v: number, n: number): DicomItem => [
     str(0x30060082, 'IS', [n]),
     str(0x30060084, 'IS', [n]),
+    seq(0x30060086, [codeItem(segmentTerms(names[v] ?? '', v).type)]),
     str(0x300600a4, 'CS', 'ORGAN'),
     str(0x300600a6, 'PN', ''),
   ];

@@ -2,6 +2,8 @@ import { fail } from '../../util/errors.js';
 import {
   DEFAULT_ALGORITHM,
   derivedHeader,
+  dicomDate,
+  dicomTime,
   presentClasses,
   shortText,
   type DerivedWriteOptions,
@@ -135,6 +137,8 @@ export function writeDicomSeg(options: WriteDicomSegOptions): Uint8Array {
   const data: DicomEl[] = [
     ...derivedHeader(source, SEG_SOP_CLASS, 'SEG', options),
     str(0x00080008, 'CS', 'DERIVED\\PRIMARY'),
+    str(0x00080023, 'DA', dicomDate(options.date ?? new Date())),
+    str(0x00080033, 'TM', dicomTime(options.date ?? new Date())),
     seq(0x00081115, [[seq(0x0008114a, referenced), str(0x0020000e, 'UI', source.seriesInstanceUid)]]),
     ...dimensions(newUid()),
     el(0x00280002, 'US', [1]),
