@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDicom } from '../../../src/io/dicom/parse.js';
+import { writeRtStruct } from '../../../src/io/dicom/rtstruct.js';
+import type { DicomSource, LabelVolume } from '../../../src/io/dicom/source.js';
 import { readDicomSeg } from '../../../src/io/dicom/seg-read.js';
 import { writeDicomSeg } from '../../../src/io/dicom/seg.js';
 import { parseDicomTree, treeItems, treeString } from '../../../src/io/dicom/tree.js';
@@ -74,28 +76,29 @@ test('synthetic cases: a ring, two blobs, a class on one slice, a class with no 
   assert.equal(readDicomSeg(big, ct.source).segments.length, 300);
 });
 
-test('bad input: an empty label map, labels off the grid, a value without a name: one clear error', async () => {
+test('bad input (SEG and RTSTRUCT): an empty label map, labels off the grid, a value without a name: one clear error', async () => {
   const ct = await syntheticCt(8, 6, 3);
   const dims = ct.image.dims;
   const names = ['background', 'liver'];
-  assert.throws(
-    () => writeDicomSeg({ labels: { data: new Uint8Array(8 * 6 * 3), dims }, names, source: ct.source }),
-    /no foreground voxel/,
-  );
-  assert.throws(
-    () =>
-      writeDicomSeg({
-        labels: { data: new Uint8Array(8 * 6 * 4).fill(1), dims: [6, 8, 4] },
-        names,
-        source: ct.source,
-      }),
-    /not on the grid of the series \(6×8×3\)/,
-  );
-  assert.throws(
-    () =>
-      writeDicomSeg({ labels: { data: new Uint8Array(8 * 6 * 3).fill(2), dims }, names, source: ct.source }),
-    /label value\(s\) 2 have no class name/,
-  );
+  for (const write of [writeDicomSeg, writeRtStruct]) {
+    const labels = (
+      data: Uint8Array,
+      d = dims,
+    ): { labels: LabelVolume; names: string[]; source: DicomSource } => ({
+      labels: { data, dims: d },
+      names,
+      source: ct.source,
+    });
+    assert.throws(() => write(labels(new Uint8Array(8 * 6 * 3))), /no foreground voxel/);
+    assert.throws(
+      () => write(labels(new Uint8Array(8 * 6 * 4).fill(1), [6, 8, 4])),
+      /not on the grid of the series \(6×8×3\)/,
+    );
+    assert.throws(
+      () => write(labels(new Uint8Array(8 * 6 * 3).fill(2))),
+      /label value\(s\) 2 have no class name/,
+    );
+  }
 });
 
 test('a 3D MR reoriented to RAS: labels on the image grid go to the right slices and come back on that grid', async () => {
