@@ -228,7 +228,13 @@ export function labelsOnStack(labels: LabelVolume, source: DicomSource): Uint16A
     );
   }
   const out = new Uint16Array(index.length);
-  for (let i = 0; i < index.length; i++) out[i] = labels.data[index[i] ?? 0] ?? 0;
+  for (let i = 0; i < index.length; i++) {
+    const v = labels.data[index[i] ?? 0] ?? 0;
+    out[i] = v;
+    if (out[i] !== v) {
+      fail('BAD_INPUT', `dicom: the labels hold ${v}: label values are whole numbers from 0 to 65535`);
+    }
+  }
   return out;
 }
 

@@ -82,7 +82,7 @@ test('bad input (SEG and RTSTRUCT): an empty label map, labels off the grid, a v
   const names = ['background', 'liver'];
   for (const write of [writeDicomSeg, writeRtStruct]) {
     const labels = (
-      data: Uint8Array,
+      data: ArrayLike<number>,
       d = dims,
     ): { labels: LabelVolume; names: string[]; source: DicomSource } => ({
       labels: { data, dims: d },
@@ -98,6 +98,10 @@ test('bad input (SEG and RTSTRUCT): an empty label map, labels off the grid, a v
       () => write(labels(new Uint8Array(8 * 6 * 3).fill(2))),
       /label value\(s\) 2 have no class name/,
     );
+    for (const v of [1.5, -1, 70000]) {
+      const data = new Float32Array(8 * 6 * 3).fill(v);
+      assert.throws(() => write(labels(data)), /label values are whole numbers from 0 to 65535/);
+    }
   }
 });
 
