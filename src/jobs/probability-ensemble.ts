@@ -9,6 +9,7 @@
 import { Inflate } from 'fflate';
 import { ZipReader, type ByteSource } from '../checkpoint/zip.js';
 import { readNpy, readNpyHeader } from '../io/npy.js';
+import { concatChunks } from '../util/bytes.js';
 import { fail } from '../util/errors.js';
 import type { ProgressListener } from '../util/progress.js';
 import type { Vec3 } from '../util/vec3.js';
@@ -106,10 +107,10 @@ export function openProbabilityNpz(src: ByteSource, path: string): ProbabilityFi
     return out;
   };
   pull(128);
-  let header = readNpyHeader(concatQueue(queue));
+  let header = readNpyHeader(concatChunks(queue));
   for (let need = 256; header === null; need *= 2) {
     pull(need);
-    header = readNpyHeader(concatQueue(queue));
+    header = readNpyHeader(concatChunks(queue));
   }
   if (header.descr !== '<f4' || header.fortran || header.shape.length !== 4)
     fail(
@@ -128,16 +129,6 @@ export function openProbabilityNpz(src: ByteSource, path: string): ProbabilityFi
     classNames: names,
     next: (n) => new Float32Array(take(4 * n).buffer),
   };
-}
-
-function concatQueue(queue: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(queue.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const q of queue) {
-    out.set(q, o);
-    o += q.length;
-  }
-  return out;
 }
 
 /** The members must describe the same grid: classes, shapes, crop box and affine (1e-4 mm). */

@@ -25,6 +25,20 @@ function caseDir(): { dir: string; ct: string } {
   return { dir, ct };
 }
 
+/** A postprocessing.json as nnU-Net v1 writes it, choosing `forWhichClasses`. */
+function postprocessingJson(forWhichClasses: (number | number[])[]): string {
+  return JSON.stringify({
+    for_which_classes: forWhichClasses,
+    dc_per_class_raw: {},
+    dc_per_class_pp_all: {},
+    dc_per_class_pp_per_class: {},
+    min_valid_object_sizes: 'None',
+    validation_raw: 'r',
+    validation_final: 'f',
+    num_samples: 1,
+  });
+}
+
 function labelsOf(path: string): {
   labels: Uint8Array;
   dims: [number, number, number];
@@ -62,19 +76,7 @@ test('bad label options: one error line each, nothing written', () => {
   const { dir, ct } = caseDir();
   const out = join(dir, 'out', 'seg.nii.gz');
   const pp = join(dir, 'pp.json');
-  writeFileSync(
-    pp,
-    JSON.stringify({
-      for_which_classes: [7],
-      dc_per_class_raw: {},
-      dc_per_class_pp_all: {},
-      dc_per_class_pp_per_class: {},
-      min_valid_object_sizes: 'None',
-      validation_raw: 'r',
-      validation_final: 'f',
-      num_samples: 1,
-    }),
-  );
+  writeFileSync(pp, postprocessingJson([7]));
   const cases: [string[], RegExp][] = [
     [
       ['--names', 'totalseg-v2'],
@@ -138,16 +140,7 @@ test('--postprocess and --remove-small-blobs change the labels exactly as the li
   const { dir, ct } = caseDir();
   const plain = join(dir, 'plain.nii.gz');
   assert.equal(runCli(['predict', '-i', ct, '-o', plain, '-m', MODEL, '--fast']).status, 0);
-  const ppText = JSON.stringify({
-    for_which_classes: [[1, 2, 3, 4], 2],
-    dc_per_class_raw: {},
-    dc_per_class_pp_all: {},
-    dc_per_class_pp_per_class: {},
-    min_valid_object_sizes: 'None',
-    validation_raw: 'r',
-    validation_final: 'f',
-    num_samples: 1,
-  });
+  const ppText = postprocessingJson([[1, 2, 3, 4], 2]);
   const pp = join(dir, 'postprocessing.json');
   writeFileSync(pp, ppText);
   const out = join(dir, 'pp.nii.gz');
