@@ -42,6 +42,15 @@ function segmentItem(label: number, number: number, name: string, algorithmName:
     el(0x0062000d, 'US', rgbToDicomLab(t.rgb)),
     seq(0x0062000f, [typeItem]),
   ];
+  if (!t.coded) {
+    item.push(
+      str(
+        0x00620006,
+        'ST',
+        "no SNOMED CT code for this class in TotalSegmentator's mapping: coded as generic Tissue",
+      ),
+    );
+  }
   if (t.region !== undefined) {
     const region: DicomEl[] = [...codeItem(t.region)];
     if (t.regionModifier !== undefined) region.push(seq(0x00082220, [codeItem(t.regionModifier)]));

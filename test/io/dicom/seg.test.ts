@@ -68,6 +68,10 @@ test('synthetic cases: a ring, two blobs, a class on one slice, a class with no 
   assert.deepEqual(Array.from(readDicomSeg(bytes, ct.source, names).labels), Array.from(data));
   const t = parseDicomTree(bytes, 'seg');
   assert.equal(treeString(t, 0x00280008), '3'); // one frame per (segment, slice) present
+  const madeUp = treeItems(t, 0x00620002)[2];
+  assert.ok(madeUp !== undefined);
+  assert.equal(treeString(treeItems(madeUp, 0x0062000f)[0] ?? madeUp, 0x00080104), 'Tissue');
+  assert.match(treeString(madeUp, 0x00620006) ?? '', /no SNOMED CT code/);
   // 300 classes: segment numbers are 16-bit, so they are written
   const many = labelMap(dims, (x, y, z) => ((z * 480 + y * 20 + x) % 300) + 1);
   const manyNames = ['background', ...Array.from({ length: 300 }, (_, i) => `class_${i + 1}`)];
