@@ -3,6 +3,7 @@ import { fail } from '../util/errors.js';
 import { checkBackendDevice, type Predictor } from '../jobs/network.js';
 import { describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
 import { relabel } from '../jobs/case-outputs.js';
+import { checkWritable } from '../jobs/predict-files.js';
 import { outputLabelNames } from '../jobs/predict-case.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { modelDefaults } from '../inference/model-defaults.js';
@@ -111,6 +112,7 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
   if (o.output === undefined)
     fail('BAD_INPUT', "predict: required option '-o, --output <file|folder>' not given");
   const opts = parseOptions(o);
+  if (o.report !== undefined) checkWritable(nodeStore, nodeStore.dirname(o.report), "--report's folder");
   const device = parseDevice(o.device);
   checkBackendDevice(opts.backend, device);
   const plans = o.plans === undefined ? {} : { plans: o.plans };

@@ -81,6 +81,26 @@ export function niftiStem(path: string): string {
   return (path.split(/[\\/]/).pop() ?? path).replace(/\.(nii(\.gz)?|hdr)$/i, '');
 }
 
+/** The names of a case's output files (relative to its folder), from the label map's name. */
+export function outputFileNames(outputName: string): {
+  readonly labels: string;
+  readonly names: string;
+  readonly statistics: string;
+  readonly preview: string;
+  readonly probabilities: string;
+  readonly classesDir: string;
+} {
+  const stem = niftiStem(outputName);
+  return {
+    labels: outputName,
+    names: `${stem}.json`,
+    statistics: `${stem}_statistics.json`,
+    preview: `${stem}_preview.png`,
+    probabilities: `${stem}_probabilities.npz`,
+    classesDir: `${stem}_classes`,
+  };
+}
+
 /**
  * The files of one case, named after `outputName` (e.g. `seg.nii.gz` → `seg.nii.gz`, `seg.json`, …; `.nii`
  * writes uncompressed files). `labels` and `names` are final (after relabel).
@@ -92,7 +112,7 @@ export function caseOutputs(
   geometry: CaseGeometry,
   opts: CaseOutputOptions,
 ): CaseOutput[] {
-  const stem = niftiStem(outputName);
+  const files = outputFileNames(outputName);
   const gzip = !/\.nii$/i.test(outputName);
   const ext = gzip ? '.nii.gz' : '.nii';
   const [Z, Y, X] = geometry.shapeZYX;
@@ -104,11 +124,11 @@ export function caseOutputs(
   };
   const outputs: CaseOutput[] = [
     { name: outputName, data: toOutput(labels, true) },
-    { name: `${stem}.json`, data: labelSidecarJson(names) },
+    { name: files.names, data: labelSidecarJson(names) },
   ];
   if (opts.perClass === true)
     for (const m of splitPerClass(labels, names))
-      outputs.push({ name: `${stem}_classes/${m.name}${ext}`, data: toOutput(m.mask, false) });
+      outputs.push({ name: `${files.classesDir}/${m.name}${ext}`, data: toOutput(m.mask, false) });
   if (opts.statistics === true) {
     const stats = computeLabelStatistics(
       labels,
@@ -124,7 +144,7 @@ export function caseOutputs(
         : { includeIncomplete: opts.statsIncludeIncomplete }),
       ...(opts.roiClasses === undefined ? {} : { classes: opts.roiClasses }),
     });
-    outputs.push({ name: `${stem}_statistics.json`, data: `${JSON.stringify(layout, null, 4)}\n` });
+    outputs.push({ name: files.statistics, data: `${JSON.stringify(layout, null, 4)}\n` });
   }
   if (opts.preview === true && geometry.intensities !== null) {
     const png = renderPreview({
@@ -134,7 +154,7 @@ export function caseOutputs(
       spacingZYX: geometry.spacingZYX,
       annotate: { labelNames: names, orientation: orientationCode(geometry.work.affine) },
     });
-    outputs.push({ name: `${stem}_preview.png`, data: png });
+    outputs.push({ name: files.preview, data: png });
   }
   return outputs;
 }

@@ -5,6 +5,7 @@
  * all-or-nothing store write.
  */
 import type { RoiReport } from '../inference/roi.js';
+import { outputFileNames } from './case-outputs.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
@@ -69,7 +70,7 @@ export async function predictCaseFile(
   const channels = files.map((f) => readChannel(store, f));
   const outDir = store.dirname(output);
   store.cleanFolder?.(outDir); // outputs of an earlier run killed mid-write
-  const probsPath = store.join(outDir, `${niftiStem(output)}_probabilities.npz`);
+  const probsPath = store.join(outDir, outputFileNames(store.basename(output)).probabilities);
   const probs =
     opts.saveProbabilities === true
       ? (host.probabilitySink?.(probsPath) ?? memoryProbabilitySink(store, probsPath))
@@ -161,7 +162,7 @@ export function groupCaseFiles(store: FileStore, paths: readonly string[]): Case
 }
 
 /** Fails now, naming the folder, when outputs cannot be written there (before any computing). */
-export function checkWritable(store: FileStore, dir: string): void {
+export function checkWritable(store: FileStore, dir: string, what = 'the output folder'): void {
   const probe = store.join(dir, `.stunet-write-check-${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
     store.makeDir(dir);
@@ -170,7 +171,7 @@ export function checkWritable(store: FileStore, dir: string): void {
   } catch (e) {
     fail(
       'BAD_INPUT',
-      `predict: cannot write to the output folder '${dir}': ${e instanceof Error ? e.message : String(e)}`,
+      `predict: cannot write to ${what} '${dir}': ${e instanceof Error ? e.message : String(e)}`,
     );
   }
 }

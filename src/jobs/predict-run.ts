@@ -8,7 +8,7 @@
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import { relabel } from './case-outputs.js';
+import { outputFileNames, relabel } from './case-outputs.js';
 import { checkCaseOptions, niftiStem, outputLabelNames } from './predict-case.js';
 import {
   CHANNEL_SUFFIX,
@@ -64,12 +64,12 @@ export function expectedOutputs(
   opts: PredictFileOptions,
 ): { files: string[]; classesDir: string | null } {
   const dir = store.dirname(output);
-  const stem = niftiStem(output);
-  const files = [output, store.join(dir, `${stem}.json`)];
-  if (opts.statistics === true) files.push(store.join(dir, `${stem}_statistics.json`));
-  if (opts.preview === true) files.push(store.join(dir, `${stem}_preview.png`));
-  if (opts.saveProbabilities === true) files.push(store.join(dir, `${stem}_probabilities.npz`));
-  return { files, classesDir: opts.perClass === true ? store.join(dir, `${stem}_classes`) : null };
+  const n = outputFileNames(store.basename(output));
+  const files = [output, store.join(dir, n.names)];
+  if (opts.statistics === true) files.push(store.join(dir, n.statistics));
+  if (opts.preview === true) files.push(store.join(dir, n.preview));
+  if (opts.saveProbabilities === true) files.push(store.join(dir, n.probabilities));
+  return { files, classesDir: opts.perClass === true ? store.join(dir, n.classesDir) : null };
 }
 
 /** Whether every output of the case exists (a run writes a case's files all or none, then the .npz). */

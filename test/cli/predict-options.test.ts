@@ -77,7 +77,9 @@ test('bad label options: one error line each, nothing written', () => {
   const out = join(dir, 'out', 'seg.nii.gz');
   const pp = join(dir, 'pp.json');
   writeFileSync(pp, postprocessingJson([7]));
+  writeFileSync(join(dir, 'file'), '');
   const cases: [string[], RegExp][] = [
+    [['--report', join(dir, 'file', 'r.json')], /cannot write to --report's folder '.*file'/],
     [
       ['--names', 'totalseg-v2'],
       /--names totalseg-v2: the scheme has no class label_1, label_2, label_3, label_4 .*--missing-classes background/,
