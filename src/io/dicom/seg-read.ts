@@ -82,6 +82,29 @@ function segmentsOf(t: DicomTree, names: readonly string[] | undefined): DicomSe
   });
 }
 
+/** Sets `value` in `out` where frame pixels (from `first`, `plane` of them) are on; whole zero bytes skipped. */
+function placeFrame(
+  pixels: Uint8Array,
+  bits: number,
+  threshold: number,
+  first: number,
+  plane: number,
+  out: Uint16Array,
+  value: number,
+): void {
+  for (let p = 0; p < plane; p++) {
+    const bit = first + p;
+    if (bits === 1) {
+      const byte = pixels[bit >>> 3] ?? 0;
+      if (byte === 0 && (bit & 7) === 0 && p + 8 <= plane) {
+        p += 7;
+        continue;
+      }
+      if (((byte >> (bit & 7)) & 1) === 1) out[p] = value;
+    } else if ((pixels[bit] ?? 0) > threshold) out[p] = value;
+  }
+}
+
 /**
  * Decodes a binary DICOM-SEG (ours or another's; 1- or 8-bit frames, FRACTIONAL thresholded at one half)
  * back to a label volume on its source series' grid: each frame is placed by its ImagePositionPatient,
@@ -128,13 +151,7 @@ export function readDicomSeg(
       );
     const position = treeNumbers(functionalGroup(f, shared, 0x00209113) ?? f, 0x00200032);
     const k = sliceAt(source, position, `dicom-seg: frame ${i + 1}`);
-    const base = k * plane;
-    for (let p = 0; p < plane; p++) {
-      const bit = i * plane + p;
-      const on =
-        bits === 1 ? ((pixels[bit >>> 3] ?? 0) >> (bit & 7)) & 1 : (pixels[bit] ?? 0) > threshold ? 1 : 0;
-      if (on === 1) out[base + p] = v;
-    }
+    placeFrame(pixels, bits, threshold, i * plane, plane, out.subarray(k * plane, (k + 1) * plane), v);
   });
   return { labels: stackToImage(out, source), segments };
 }

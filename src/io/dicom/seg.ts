@@ -86,17 +86,24 @@ function packFrames(
   stack: Uint16Array,
   frames: readonly { label: number; k: number }[],
   plane: number,
+  slices: number,
 ): Uint8Array {
-  const bytes = new Uint8Array(Math.ceil((frames.length * plane) / 8) + 1);
-  let bit = 0;
-  for (const f of frames) {
-    const base = f.k * plane;
-    for (let i = 0; i < plane; i++, bit++) {
-      if (stack[base + i] === f.label) bytes[bit >>> 3] = (bytes[bit >>> 3] ?? 0) | (1 << (bit & 7));
+  // frame number of (label, slice), one pass over the voxels
+  const frameOf = new Map<number, number>();
+  frames.forEach((f, n) => frameOf.set(f.label * slices + f.k, n));
+  const bits = frames.length * plane;
+  const n = Math.ceil(bits / 8);
+  const bytes = new Uint8Array(n + (n % 2));
+  for (let k = 0; k < slices; k++) {
+    const base = k * plane;
+    for (let i = 0; i < plane; i++) {
+      const v = stack[base + i] ?? 0;
+      if (v === 0) continue;
+      const bit = (frameOf.get(v * slices + k) ?? 0) * plane + i;
+      bytes[bit >>> 3] = (bytes[bit >>> 3] ?? 0) | (1 << (bit & 7));
     }
   }
-  const n = Math.ceil(bit / 8);
-  return bytes.subarray(0, n + (n % 2));
+  return bytes;
 }
 
 function dimensions(organization: string): DicomEl[] {
@@ -184,7 +191,7 @@ export function writeDicomSeg(options: WriteDicomSegOptions): Uint8Array {
       0x52009230,
       frames.map((f) => frameItem(source, f.k, f.segment)),
     ),
-    el(0x7fe00010, 'OB', packFrames(stack, frames, plane)),
+    el(0x7fe00010, 'OB', packFrames(stack, frames, plane, slices)),
   ];
   return writeDicom(data);
 }
