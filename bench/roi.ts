@@ -5,14 +5,15 @@
  * requested class's box + 20 mm. No released weights can be downloaded here, so the box is the class's in
  * TotalSegmentator's own 1.5 mm segmentation of this CT (example_seg_v1_104classes.nii.gz), mapped into the
  * network grid as the coarse pass would find it; the network's time per tile does not depend on its weights.
- * The full passes run without TTA (their tile counts are the same with it; with TTA each tile costs 8
- * passes, so the projected default times multiply the full passes' by 8). Prints figures; asserts nothing.
+ * Full passes: the box alone (the default, TotalSegmentator's crop) and --roi-exact (the whole grid's tiles
+ * that overlap the box). They run without TTA here (the tile counts are the same with it; with TTA each tile
+ * costs 8 passes, so the projected default times multiply them by 8). Prints figures; asserts nothing.
  *
  *   node --import tsx bench/roi.ts [--classes liver,kidney_left] [--threads 2] [--json]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { growBox, ROI_MARGIN_MM, type Box } from '../src/inference/roi.js';
+import { growBox, ROI_MARGIN_MM, slidingWindowOnBox, type Box } from '../src/inference/roi.js';
 import { slidingWindowPredict } from '../src/inference/sliding-window.js';
 import { labelNames } from '../src/io/labels/index.js';
 import { niftiToVolume } from '../src/io/nifti-volume.js';
@@ -75,21 +76,16 @@ const predictor = await createPredictorNetwork(model, 'ort', nodeRuntime, { thre
 async function pass(
   step: number,
   region?: Box,
+  crop = false,
 ): Promise<{ seconds: number; tiles: number; gridTiles: number }> {
   const t0 = performance.now();
-  const s = await slidingWindowPredict(
-    pre.data,
-    predictor.network,
-    {
-      patchSizeZYX: patch,
-      mode: 'v1',
-      stepSize: step,
-      mirrorAxes: [],
-      maxSlabDepth: 8,
-      ...(region === undefined ? {} : { region }),
-    },
-    () => undefined,
-  );
+  const opts = { patchSizeZYX: patch, mode: 'v1' as const, stepSize: step, mirrorAxes: [], maxSlabDepth: 8 };
+  const s =
+    region === undefined
+      ? await slidingWindowPredict(pre.data, predictor.network, opts, () => undefined)
+      : crop
+        ? await slidingWindowOnBox(pre.data, predictor.network, opts, region, () => undefined)
+        : await slidingWindowPredict(pre.data, predictor.network, { ...opts, region }, () => undefined);
   return { seconds: (performance.now() - t0) / 1000, tiles: s.tiles, gridTiles: s.gridTiles };
 }
 
@@ -106,29 +102,34 @@ try {
   report('whole image, step 0.5, no TTA', whole);
   const coarse = await pass(1);
   report('roi coarse pass (step 1, no TTA)', coarse);
+  const perTile = whole.seconds / whole.tiles;
   for (const name of arg('--classes', 'liver,kidney_left').split(',')) {
     const box = classBox(name);
-    const roi = await pass(0.5, box);
-    report(
-      `roi full pass on ${name} (+${ROI_MARGIN_MM} mm: ${box.lowZYX.join(',')}…${box.highZYX.join(',')})`,
-      roi,
-    );
-    const perTile = whole.seconds / whole.tiles;
-    const defaultWhole = 8 * whole.seconds;
-    const defaultRoi = coarse.seconds + 8 * roi.tiles * perTile;
-    const line = `${name}: default (TTA) sliding window about ${defaultWhole.toFixed(0)} s whole vs ${defaultRoi.toFixed(0)} s with --roi-subset (${(defaultWhole / defaultRoi).toFixed(1)}×); without TTA ${whole.seconds.toFixed(0)} s vs ${(coarse.seconds + roi.seconds).toFixed(0)} s`;
+    const at = `+${ROI_MARGIN_MM} mm: ${box.lowZYX.join(',')}…${box.highZYX.join(',')}`;
+    const crop = await pass(0.5, box, true);
+    report(`roi full pass on ${name}, the box alone (default; ${at})`, crop);
+    const exact = await pass(0.5, box);
+    report(`roi full pass on ${name}, --roi-exact (the whole grid's overlapping tiles)`, exact);
+    // With TTA (the default) each tile of a full pass costs 8 network passes; the coarse pass has none.
+    const ttaWhole = 8 * whole.seconds;
+    const ttaCrop = coarse.seconds + 8 * crop.tiles * perTile;
+    const ttaExact = coarse.seconds + 8 * exact.tiles * perTile;
     if (json)
       console.log(
         JSON.stringify({
           bench: 'roi',
           class: name,
-          defaultWholeSeconds: defaultWhole,
-          defaultRoiSeconds: defaultRoi,
-          noTtaWholeSeconds: whole.seconds,
-          noTtaRoiSeconds: coarse.seconds + roi.seconds,
+          ttaWholeSeconds: ttaWhole,
+          ttaCropSeconds: ttaCrop,
+          ttaExactSeconds: ttaExact,
         }),
       );
-    else console.log(line);
+    else
+      console.log(
+        `${name}: default predict's sliding window (TTA) about ${ttaWhole.toFixed(0)} s whole, ` +
+          `${ttaCrop.toFixed(0)} s with --roi-subset (${(ttaWhole / ttaCrop).toFixed(1)}× faster), ` +
+          `${ttaExact.toFixed(0)} s with --roi-exact`,
+      );
   }
 } finally {
   await predictor.close();

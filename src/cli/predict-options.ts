@@ -37,6 +37,7 @@ export interface PredictCliOptions {
   report?: string;
   roiSubset?: string;
   roiMargin?: string;
+  roiExact?: boolean;
   listClasses?: boolean;
   names?: string;
   missingClasses?: string;
@@ -116,8 +117,8 @@ function labelOptions(o: PredictCliOptions): Partial<NodePredictOptions> {
     fail('BAD_INPUT', `--missing-classes: use error or background, got '${o.missingClasses}'`);
   if (o.missingClasses !== undefined && o.names === undefined)
     fail('BAD_INPUT', '--missing-classes applies to --names: add --names');
-  if (o.roiMargin !== undefined && o.roiSubset === undefined)
-    fail('BAD_INPUT', '--roi-margin applies to --roi-subset: add --roi-subset');
+  if ((o.roiMargin !== undefined || o.roiExact === true) && o.roiSubset === undefined)
+    fail('BAD_INPUT', '--roi-margin and --roi-exact apply to --roi-subset: add --roi-subset');
   let margin: number | undefined;
   if (o.roiMargin !== undefined) {
     margin = Number(o.roiMargin);
@@ -141,6 +142,7 @@ function labelOptions(o: PredictCliOptions): Partial<NodePredictOptions> {
     ...(blobs === undefined ? {} : { removeSmallBlobsMm3: blobs }),
     ...(roi === undefined ? {} : { roiSubset: roi }),
     ...(margin === undefined ? {} : { roiMarginMm: margin }),
+    ...(o.roiExact === true ? { roiExact: true } : {}),
     ...(o.names === undefined ? {} : { names: parseLabelSystem(o.names) }),
     ...(o.missingClasses === undefined ? {} : { missingClasses: o.missingClasses }),
     ...(o.statsAggregation === undefined ? {} : { statsAggregation: o.statsAggregation }),
@@ -240,6 +242,10 @@ export function addPredictOptions(cmd: Command): Command {
       "nnU-Net's post-processing: keep the largest components the file names (stunet postprocess determine)",
     )
     .option('--remove-small-blobs <mm3>', 'remove connected components (per class) smaller than this volume')
+    .option(
+      '--roi-exact',
+      "--roi-subset: run the whole image's tiles that overlap the box (labels there equal the whole prediction's; slower)",
+    )
     .option('--list-classes', "print the model's classes (value and name) and exit")
     .option(
       '--continue',

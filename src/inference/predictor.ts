@@ -28,6 +28,7 @@ import {
 import type { ProgressListener } from '../util/progress.js';
 import { argmaxPlane, exportAxisKinds, softmaxPlaneInPlace, StreamingResampler } from './export.js';
 import {
+  slidingWindowOnBox,
   findRoiBox,
   growBox,
   keepLabels,
@@ -38,7 +39,8 @@ import {
   type RoiSubset,
 } from './roi.js';
 import { slidingWindowPredict, type SlidingWindowMode } from './sliding-window.js';
-import type { RingStoreFactory } from './stitcher.js';
+import type { RingStoreFactory, Slab } from './stitcher.js';
+import { computeStepsForSlidingWindow, padToPatch } from './steps.js';
 import type { NetworkFn } from './tta.js';
 import { map3, type Vec3 } from '../util/vec3.js';
 
@@ -194,25 +196,27 @@ export async function predictVolume(
       roi: roi.report(0, 0),
     };
   }
-  const summary = await slidingWindowPredict(
-    pre.data,
-    opts.network,
-    {
-      ...common,
-      ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
-      ...(opts.mirrorAxes === undefined ? {} : { mirrorAxes: opts.mirrorAxes }),
-      ...(opts.ttaFeatureBudgetBytes === undefined
-        ? {}
-        : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
-      ...(roi?.region === undefined || roi.region === null ? {} : { region: roi.region }),
-    },
-    async (slab) => {
-      if (state.resampler === null)
-        Object.assign(state, createExport(slab.classes, [Zn, Yn, Xn], croppedT, lowResT, opts, grid));
-      if (state.resampler === null) fail('RUNTIME', 'predict: no resampler');
-      await state.resampler.push(slab);
-    },
-  );
+  const windowOpts = {
+    ...common,
+    ...(opts.stepSize === undefined ? {} : { stepSize: opts.stepSize }),
+    ...(opts.mirrorAxes === undefined ? {} : { mirrorAxes: opts.mirrorAxes }),
+    ...(opts.ttaFeatureBudgetBytes === undefined
+      ? {}
+      : { ttaFeatureBudgetBytes: opts.ttaFeatureBudgetBytes }),
+  };
+  const onSlab = async (slab: Slab): Promise<void> => {
+    if (state.resampler === null)
+      Object.assign(state, createExport(slab.classes, [Zn, Yn, Xn], croppedT, lowResT, opts, grid));
+    if (state.resampler === null) fail('RUNTIME', 'predict: no resampler');
+    await state.resampler.push(slab);
+  };
+  const region = roi?.region ?? null;
+  const summary =
+    region === null
+      ? await slidingWindowPredict(pre.data, opts.network, windowOpts, onSlab)
+      : opts.roiSubset?.exact === true
+        ? await slidingWindowPredict(pre.data, opts.network, { ...windowOpts, region }, onSlab)
+        : await slidingWindowOnBox(pre.data, opts.network, windowOpts, region, onSlab);
   const { resampler, labels } = state;
   if (resampler === null || labels === null)
     fail('RUNTIME', 'predict: the sliding window produced no output');
@@ -224,7 +228,7 @@ export async function predictVolume(
     classes: resampler.classes,
     properties: props,
     tiles: summary.tiles,
-    ...(roi === null ? {} : { roi: roi.report(summary.tiles, summary.gridTiles) }),
+    ...(roi === null ? {} : { roi: roi.report(summary.tiles, wholeGridTiles([Zn, Yn, Xn], opts)) }),
   };
 }
 
@@ -259,6 +263,15 @@ function createExport(
   return { resampler, labels };
 }
 
+/** Tiles of the whole image's sliding window (what a ROI pass is measured against). */
+function wholeGridTiles(shapeZYX: Vec3, opts: PredictVolumeOptions): number {
+  const padded = padToPatch(shapeZYX, opts.patchSizeZYX).paddedZYX;
+  return computeStepsForSlidingWindow(opts.patchSizeZYX, padded, opts.stepSize ?? 0.5).reduce(
+    (n, s) => n * s.length,
+    1,
+  );
+}
+
 /** The ROI subset's coarse pass: where the full pass runs (null: the classes are nowhere). */
 async function roiPass(
   input: { readonly data: Float32Array; readonly shape: readonly number[] },
@@ -289,6 +302,7 @@ async function roiPass(
       coarseTiles: coarse.tiles,
       tiles,
       gridTiles,
+      exact: subset.exact === true,
     }),
   };
 }

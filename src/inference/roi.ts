@@ -4,12 +4,19 @@
  * the requested classes plus 20 mm (`crop_addon`, mm → voxels truncated), runs the 1.5 mm model on the
  * crop and keeps only the requested classes. No STU-Net model exists at another resolution, so the coarse
  * pass here is the same model without TTA at step 1 (the `--fast` pass, about a 13th of the default's
- * work), and the full pass runs only the tiles of the whole image's grid that overlap the box plus the
- * margin (sliding-window `region`): inside that box every voxel gets exactly the whole prediction's value.
+ * work). The full pass then runs on the box plus the margin alone (slidingWindowOnBox: TotalSegmentator's
+ * crop, the fewest tiles), or, `exact`, only the tiles of the whole image's grid that overlap it
+ * (sliding-window `region`): inside the box every voxel then gets exactly the whole prediction's value.
  */
 import { fail } from '../util/errors.js';
 import type { Vec3 } from '../util/vec3.js';
-import { slidingWindowPredict, type InputVolume, type SlidingWindowOptions } from './sliding-window.js';
+import {
+  slidingWindowPredict,
+  type InputVolume,
+  type SlidingWindowOptions,
+  type SlidingWindowSummary,
+} from './sliding-window.js';
+import type { Slab } from './stitcher.js';
 import type { NetworkFn } from './tta.js';
 
 /** TotalSegmentator's crop_addon for a roi_subset crop, in mm on each side. */
@@ -20,6 +27,11 @@ export interface RoiSubset {
   readonly labels: readonly number[];
   /** Added on each side of the coarse box, in mm (default ROI_MARGIN_MM). */
   readonly marginMm?: number;
+  /**
+   * false (default): TotalSegmentator's crop — the sliding window on the box alone, the fewest tiles.
+   * true: the whole image's tiles that overlap the box, so the values inside equal the whole prediction's.
+   */
+  readonly exact?: boolean;
 }
 
 /** [low, high) per axis, in voxels of the network's grid (preprocessed, transposed). */
@@ -35,9 +47,11 @@ export interface RoiReport {
   /** The box with the margin, where the full pass ran. */
   readonly regionZYX: Box | null;
   readonly coarseTiles: number;
-  /** Tiles of the full pass run, of gridTiles. */
+  /** Tiles of the full pass run; gridTiles: the whole image's sliding window at the same step. */
   readonly tiles: number;
   readonly gridTiles: number;
+  /** The full pass ran the whole image's tiles overlapping the region (true) or the region alone. */
+  readonly exact: boolean;
 }
 
 /**
@@ -117,4 +131,62 @@ export function growBox(box: Box, marginMm: number, spacingZYX: Vec3, shapeZYX: 
 /** Sets every label not in `table` to background, in place. */
 export function keepLabels(labels: Uint8Array | Uint16Array, table: Uint8Array): void {
   for (let i = 0; i < labels.length; i++) if (table[labels[i] as number] !== 1) labels[i] = 0;
+}
+
+/**
+ * TotalSegmentator's ROI crop: the sliding window on the box alone (its own tile grid, so fewer tiles than
+ * the whole image's that overlap it), its slabs handed on embedded in the whole grid, zeros (background)
+ * outside. The values inside differ from the whole prediction's only where the tiles fall differently.
+ */
+export async function slidingWindowOnBox(
+  input: InputVolume,
+  network: NetworkFn,
+  opts: SlidingWindowOptions,
+  box: Box,
+  onSlab: (slab: Slab) => void | Promise<void>,
+): Promise<SlidingWindowSummary> {
+  const [C, Z, Y, X] = input.shape as [number, number, number, number];
+  const [z0, y0, x0] = box.lowZYX;
+  const [bz, by, bx] = box.highZYX.map((h, a) => h - (box.lowZYX[a] ?? 0)) as [number, number, number];
+  const crop = new Float32Array(C * bz * by * bx);
+  for (let c = 0; c < C; c++)
+    for (let z = 0; z < bz; z++)
+      for (let y = 0; y < by; y++) {
+        const src = ((c * Z + z0 + z) * Y + y0 + y) * X + x0;
+        crop.set(input.data.subarray(src, src + bx), ((c * bz + z) * by + y) * bx);
+      }
+  const depth = opts.maxSlabDepth ?? 8;
+  let emitted = 0;
+  const zeros = async (to: number, K: number): Promise<void> => {
+    for (; emitted < to; emitted = Math.min(to, emitted + depth)) {
+      const end = Math.min(to, emitted + depth);
+      await onSlab({
+        zStart: emitted,
+        zEnd: end,
+        classes: K,
+        values: new Float32Array(K * (end - emitted) * Y * X),
+      });
+    }
+  };
+  const summary = await slidingWindowPredict(
+    { data: crop, shape: [C, bz, by, bx] },
+    network,
+    opts,
+    async (s) => {
+      const K = s.classes;
+      await zeros(z0 + s.zStart, K);
+      const dz = s.zEnd - s.zStart;
+      const values = new Float32Array(K * dz * Y * X);
+      for (let k = 0; k < K; k++)
+        for (let z = 0; z < dz; z++)
+          for (let y = 0; y < by; y++) {
+            const src = ((k * dz + z) * by + y) * bx;
+            values.set(s.values.subarray(src, src + bx), ((k * dz + z) * Y + y0 + y) * X + x0);
+          }
+      await onSlab({ zStart: z0 + s.zStart, zEnd: z0 + s.zEnd, classes: K, values });
+      emitted = z0 + s.zEnd;
+    },
+  );
+  await zeros(Z, summary.classes);
+  return summary;
 }

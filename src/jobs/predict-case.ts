@@ -34,6 +34,8 @@ export interface PredictCaseOptions extends CaseOutputOptions {
   readonly roiSubset?: readonly string[];
   /** The margin around the ROI box, mm (default 20, TotalSegmentator's). */
   readonly roiMarginMm?: number;
+  /** The full pass on the whole image's tiles that overlap the box (labels there = the whole prediction's). */
+  readonly roiExact?: boolean;
   /** nnU-Net's postprocessing.json (`--postprocess`): keep the largest components it names. */
   readonly postprocess?: PostprocessSpec;
   /** `--remove-small-blobs`: components (6-connected, per class) below this volume in mm³ go. */
@@ -243,6 +245,7 @@ export async function predictCase(
           roiSubset: {
             labels: roiLabels,
             ...(opts.roiMarginMm === undefined ? {} : { marginMm: opts.roiMarginMm }),
+            ...(opts.roiExact === true ? { exact: true } : {}),
           },
         }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),

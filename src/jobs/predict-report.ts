@@ -70,10 +70,11 @@ export function describeRoi(roi: RoiReport): string {
     return `roi subset: none of the classes found by the coarse pass (${roi.coarseTiles} tiles, no TTA, step 1); nothing more run`;
   const box = (b: { lowZYX: readonly number[]; highZYX: readonly number[] }): string =>
     b.lowZYX.map((l, a) => `${l}…${b.highZYX[a] ?? 0}`).join(' × ');
-  const skipped = roi.gridTiles - roi.tiles;
+  const where = roi.exact
+    ? `the whole image's tiles that overlap ${box(roi.regionZYX)}`
+    : `${box(roi.regionZYX)} alone`;
   return (
     `roi subset: coarse pass ${roi.coarseTiles} tiles (no TTA, step 1) found ${box(roi.boxZYX ?? roi.regionZYX)}; ` +
-    `full pass ${roi.tiles} of ${roi.gridTiles} tiles on ${box(roi.regionZYX)} (network grid z × y × x), ` +
-    `${skipped} skipped (${((100 * skipped) / Math.max(1, roi.gridTiles)).toFixed(0)} %)`
+    `full pass ${roi.tiles} tiles on ${where} (network grid z × y × x; the whole image: ${roi.gridTiles} tiles)`
   );
 }

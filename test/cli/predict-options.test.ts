@@ -88,7 +88,7 @@ test('bad label options: one error line each, nothing written', () => {
     [['--missing-classes', 'background'], /--missing-classes applies to --names/],
     [['--roi-subset', 'liver'], /--roi-subset: 'liver' is not a class of this model.*--list-classes/],
     [['--roi-subset', 'label_1', '--map', 'Task011_BTCV'], /--map/],
-    [['--roi-margin', '5'], /--roi-margin applies to --roi-subset/],
+    [['--roi-margin', '5'], /--roi-margin and --roi-exact apply to --roi-subset/],
     [['--statistics', '--stats-aggregation', 'mode'], /--stats-aggregation: use mean or median, got 'mode'/],
     [['--stats-include-incomplete'], /add --statistics/],
     [['--remove-small-blobs', '-3'], /--remove-small-blobs: expected a volume in mm³ > 0/],
@@ -127,7 +127,7 @@ test('--roi-subset writes only its class, prints both passes, statistics list on
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
-    /roi subset: coarse pass \d+ tiles \(no TTA, step 1\) found .*; full pass \d+ of \d+ tiles/,
+    /roi subset: coarse pass \d+ tiles \(no TTA, step 1\) found .*; full pass \d+ tiles on .* alone .*the whole image: \d+ tiles/,
   );
   assert.ok([...new Set(labelsOf(out).labels)].every((v) => v === 0 || v === 2));
   const stats = JSON.parse(readFileSync(join(dir, 'seg_statistics.json'), 'utf8')) as Record<

@@ -66,7 +66,7 @@ function thresholdNetwork(threshold: number): NetworkFn {
   };
 }
 
-test('roi subset: inside the box the class is labelled as by the whole prediction; fewer tiles run', async () => {
+test('roi subset, exact: inside the box the class is labelled as by the whole prediction; fewer tiles run', async () => {
   const { volume, spacingZYX, threshold } = paintedCt();
   const opts = {
     network: thresholdNetwork(threshold),
@@ -80,7 +80,10 @@ test('roi subset: inside the box the class is labelled as by the whole predictio
     full.labels.some((v) => v === 1),
     'the ball is found',
   );
-  const roi = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1], marginMm: 0 } });
+  const roi = await predictVolume(volume, spacingZYX, {
+    ...opts,
+    roiSubset: { labels: [1], marginMm: 0, exact: true },
+  });
   const r = roi.roi;
   assert.ok(r !== undefined && r.regionZYX !== null && r.boxZYX !== null);
   assert.ok(r.tiles < r.gridTiles / 4, `${r.tiles} of ${r.gridTiles} tiles`);
@@ -107,9 +110,37 @@ test('roi subset: inside the box the class is labelled as by the whole predictio
   }
   assert.ok(compared > 0 && ones > 0 && Z > 0);
   // And with TotalSegmentator's 20 mm margin the whole ball is inside: the labels equal everywhere.
-  const wide = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1] } });
+  const wide = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1], exact: true } });
   assert.deepEqual(wide.labels, full.labels);
   assert.ok((wide.roi?.tiles ?? Infinity) < (wide.roi?.gridTiles ?? 0));
+});
+
+test("roi subset, TotalSegmentator's crop (the default): the box alone, fewer tiles still, the same ball", async () => {
+  const { volume, spacingZYX, threshold } = paintedCt();
+  const opts = {
+    network: thresholdNetwork(threshold),
+    inputChannels: 1,
+    patchSizeZYX: [16, 32, 32] as Vec3,
+    mode: 'v1' as const,
+    mirrorAxes: [0, 1, 2],
+  };
+  const full = await predictVolume(volume, spacingZYX, opts);
+  const exact = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1], exact: true } });
+  const crop = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1] } });
+  assert.equal(crop.roi?.exact, false);
+  assert.ok(
+    (crop.roi?.tiles ?? Infinity) < (exact.roi?.tiles ?? 0),
+    `${crop.roi?.tiles} vs ${exact.roi?.tiles} tiles`,
+  );
+  assert.equal(crop.roi?.gridTiles, exact.roi?.gridTiles);
+  // A voxel-wise network gives every tile the same value at a voxel: only rounding can tell the crop apart.
+  let differ = 0;
+  let ones = 0;
+  crop.labels.forEach((v, i) => {
+    if (v !== full.labels[i]) differ++;
+    if (v === 1) ones++;
+  });
+  assert.ok(ones > 50 && differ <= ones / 1000, `${differ} of ${ones} voxels differ`);
 });
 
 test('roi subset: none of the classes found → all background, no full pass', async () => {
