@@ -164,62 +164,72 @@ function readPostprocessing(path: string): PostprocessSpec {
 
 /** The options of `stunet predict` (-i, -o and -m are checked in the action: --list-classes needs -m only). */
 export function addPredictOptions(cmd: Command): Command {
+  return addLabelOptions(
+    cmd
+      .option(
+        '-i, --input <file|folder|files>',
+        "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
+      )
+      .option('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
+      .requiredOption(
+        '-m, --model <model>',
+        'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
+      )
+      .option(
+        '--folds <n,…>',
+        'with -m <training folder>: the folds to ensemble (default: every fold_N with a final checkpoint)',
+      )
+      .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
+      .option('--step-size <f>', 'tile stride as a fraction of the patch (default: 0.5)')
+      .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
+      .option('--fast', 'no TTA and tiles side by side, not overlapping (--no-tta --step-size 1)')
+      .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
+      .option(
+        '--tta-memory-gb <n>',
+        "TTA: hold a tile's mirrored feature maps together up to n GiB (v1's exact summation order) instead of adding each pass at once (default 0)",
+      )
+      .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
+      .option(
+        '--backend <ort|wasm|ref>',
+        'executor: ONNX Runtime, the wasm engine, or the reference engine',
+        'ort',
+      )
+      .option(
+        '--device <cpu|cuda[:N]|webgpu>',
+        "where ONNX Runtime runs the network (backend 'ort'); falls back to the CPU with a warning when it is not there",
+        'cpu',
+      )
+      .option('--threads <n>', 'compute threads (default: all cores)')
+      .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
+      .option(
+        '--statistics',
+        "volume (mm³, mL) and intensity (mean, median) per class, TotalSegmentator's layout (<stem>_statistics.json)",
+      )
+      .option('--stats-aggregation <mean|median>', "the statistics' `intensity`: mean (default) or median")
+      .option(
+        '--stats-include-incomplete',
+        'also measure masks that touch the image border (cut off: zeroed by default, as TotalSegmentator)',
+      )
+      .option('--preview', 'write a PNG with three orthogonal slices and the overlay (<stem>_preview.png)')
+      .option(
+        '--reorient',
+        "predict in the closest canonical (RAS) orientation, write in the input's (default for STU-Net's " +
+          'TotalSegmentator 104-class models, as TotalSegmentator does)',
+      )
+      .option(
+        '--no-reorient',
+        'predict in the stored orientation (default for other models, as nnU-Net does)',
+      )
+      .option(
+        '--save-probabilities',
+        'also write <stem>_probabilities.npz: float32 (K, Z, Y, X) on the cropped grid with bbox_used_for_cropping, shape_before_cropping and spacing',
+      ),
+  );
+}
+
+/** The options that choose what is written: classes, schemes, post-processing, statistics, outputs. */
+function addLabelOptions(cmd: Command): Command {
   return cmd
-    .option(
-      '-i, --input <file|folder|files>',
-      "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
-    )
-    .option('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
-    .requiredOption(
-      '-m, --model <model>',
-      'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',
-    )
-    .option(
-      '--folds <n,…>',
-      'with -m <training folder>: the folds to ensemble (default: every fold_N with a final checkpoint)',
-    )
-    .option('--plans <plans.json>', 'v2: plans.json to use instead of the one beside the checkpoint')
-    .option('--step-size <f>', 'tile stride as a fraction of the patch (default: 0.5)')
-    .option('--no-tta', 'no mirror test-time augmentation (8× faster)')
-    .option('--fast', 'no TTA and tiles side by side, not overlapping (--no-tta --step-size 1)')
-    .option('--mirror-axes <axes>', "TTA axes, e.g. 0,1,2 (default: the model's)")
-    .option(
-      '--tta-memory-gb <n>',
-      "TTA: hold a tile's mirrored feature maps together up to n GiB (v1's exact summation order) instead of adding each pass at once (default 0)",
-    )
-    .option('--mode <mode>', 'aggregation: v1, v2-stunet or v2-upstream (default: from the checkpoint)')
-    .option(
-      '--backend <ort|wasm|ref>',
-      'executor: ONNX Runtime, the wasm engine, or the reference engine',
-      'ort',
-    )
-    .option(
-      '--device <cpu|cuda[:N]|webgpu>',
-      "where ONNX Runtime runs the network (backend 'ort'); falls back to the CPU with a warning when it is not there",
-      'cpu',
-    )
-    .option('--threads <n>', 'compute threads (default: all cores)')
-    .option('--per-class', 'also write one mask file per class (<stem>_classes/<name>.nii.gz)')
-    .option(
-      '--statistics',
-      "volume (mm³, mL) and intensity (mean, median) per class, TotalSegmentator's layout (<stem>_statistics.json)",
-    )
-    .option('--stats-aggregation <mean|median>', "the statistics' `intensity`: mean (default) or median")
-    .option(
-      '--stats-include-incomplete',
-      'also measure masks that touch the image border (cut off: zeroed by default, as TotalSegmentator)',
-    )
-    .option('--preview', 'write a PNG with three orthogonal slices and the overlay (<stem>_preview.png)')
-    .option(
-      '--reorient',
-      "predict in the closest canonical (RAS) orientation, write in the input's (default for STU-Net's " +
-        'TotalSegmentator 104-class models, as TotalSegmentator does)',
-    )
-    .option('--no-reorient', 'predict in the stored orientation (default for other models, as nnU-Net does)')
-    .option(
-      '--save-probabilities',
-      'also write <stem>_probabilities.npz: float32 (K, Z, Y, X) on the cropped grid with bbox_used_for_cropping, shape_before_cropping and spacing',
-    )
     .option('--map <dataset>', "map the 104-class prediction to a downstream dataset's labels")
     .option(
       '--names <scheme>',
