@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import { checkBackendDevice, type Predictor } from '../jobs/network.js';
 import { describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
-import { relabel } from '../jobs/case-outputs.js';
+import { relabelledNames } from '../jobs/case-outputs.js';
 import { checkWritable } from '../jobs/predict-files.js';
 import { outputLabelNames } from '../jobs/predict-case.js';
 import type { LoadedModel } from '../model/loaded-model.js';
@@ -167,7 +167,7 @@ function listClasses(o: PredictCliOptions): void {
   });
   const modelNames = outputLabelNames(model, undefined);
   const opts = parseOptions(o);
-  const { names } = relabel(new Uint8Array(0), modelNames, opts);
+  const names = relabelledNames(modelNames, opts);
   const scheme =
     opts.names === undefined ? (o.map === undefined ? 'the model' : o.map) : `--names ${o.names ?? ''}`;
   console.log(`${names.length - 1} classes (${scheme}):`);

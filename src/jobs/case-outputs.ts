@@ -76,6 +76,14 @@ export function relabel(
   return { labels: applySchemeRemap(labels, remap), names: remap.names };
 }
 
+/** The names the output will carry after relabel, checking the options against the model's names (no voxels). */
+export function relabelledNames(
+  modelNames: readonly string[],
+  opts: Pick<CaseOutputOptions, 'map' | 'names' | 'missingClasses'>,
+): readonly string[] {
+  return relabel(new Uint8Array(0), modelNames, opts).names;
+}
+
 /** `case.nii.gz` → `case`; `.nii` and `.hdr` likewise (any folder part dropped). */
 export function niftiStem(path: string): string {
   return (path.split(/[\\/]/).pop() ?? path).replace(/\.(nii(\.gz)?|hdr)$/i, '');

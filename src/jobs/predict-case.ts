@@ -17,7 +17,14 @@ import { applyPostprocessing } from '../evaluation/postprocess.js';
 import type { PostprocessSpec } from '../evaluation/postprocessing-json.js';
 import type { SlidingWindowMode } from '../inference/sliding-window.js';
 import type { RingStoreFactory } from '../inference/stitcher.js';
-import { caseOutputs, niftiStem, relabel, type CaseOutput, type CaseOutputOptions } from './case-outputs.js';
+import {
+  caseOutputs,
+  niftiStem,
+  relabel,
+  relabelledNames,
+  type CaseOutput,
+  type CaseOutputOptions,
+} from './case-outputs.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import type { ProgressListener } from '../util/progress.js';
@@ -114,7 +121,7 @@ export function checkCaseOptions(model: LoadedModel, opts: PredictCaseOptions): 
   if (opts.roiSubset !== undefined && opts.map !== undefined)
     fail('BAD_INPUT', "--roi-subset names the model's classes; it cannot be combined with --map");
   const names = outputLabelNames(model, undefined);
-  relabel(new Uint8Array(0), names, opts); // --map with --names, or a class the scheme lacks
+  relabelledNames(names, opts); // --map with --names, or a class the scheme lacks
   if (opts.roiSubset !== undefined) roiLabelValues(opts.roiSubset, names);
   const k = model.arch.numClasses;
   const beyond = (opts.postprocess?.forWhichClasses ?? []).flat().filter((c) => c < 1 || c >= k);

@@ -8,7 +8,7 @@
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
-import { outputFileNames, relabel } from './case-outputs.js';
+import { outputFileNames, relabelledNames } from './case-outputs.js';
 import { checkCaseOptions, niftiStem, outputLabelNames } from './predict-case.js';
 import {
   CHANNEL_SUFFIX,
@@ -78,7 +78,7 @@ function complete(store: FileStore, output: string, model: LoadedModel, opts: Pr
   if (!files.every((f) => store.exists(f))) return false;
   if (classesDir === null) return true;
   // One mask per named class at least (labels present beyond the names add their own).
-  const named = relabel(new Uint8Array(0), outputLabelNames(model, undefined), opts).names.length - 1;
+  const named = relabelledNames(outputLabelNames(model, undefined), opts).length - 1;
   return store.isDirectory(classesDir) && store.list(classesDir).length >= named;
 }
 

@@ -39,6 +39,11 @@ function postprocessingJson(forWhichClasses: (number | number[])[]): string {
   });
 }
 
+/** `stunet predict -i ct -o out -m T1 --fast …extra`. */
+function predictFast(ct: string, out: string, ...extra: string[]): ReturnType<typeof runCli> {
+  return runCli(['predict', '-i', ct, '-o', out, '-m', MODEL, '--fast', ...extra]);
+}
+
 function labelsOf(path: string): {
   labels: Uint8Array;
   dims: [number, number, number];
@@ -96,7 +101,7 @@ test('bad label options: one error line each, nothing written', () => {
     [['--postprocess', pp], /--postprocess names class 7, but this model predicts classes 1…4/],
   ];
   for (const [extra, message] of cases) {
-    const r = runCli(['predict', '-i', ct, '-o', out, '-m', MODEL, '--fast', ...extra]);
+    const r = predictFast(ct, out, ...extra);
     assert.equal(r.status, 1, `${extra.join(' ')}: ${r.stdout}`);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, `${extra.join(' ')}: ${r.stderr}`);
@@ -108,22 +113,16 @@ test('bad label options: one error line each, nothing written', () => {
 test('--roi-subset writes only its class, prints both passes, statistics list only it (median, incomplete)', () => {
   const { dir, ct } = caseDir();
   const out = join(dir, 'seg.nii.gz');
-  const r = runCli([
-    'predict',
-    '-i',
+  const r = predictFast(
     ct,
-    '-o',
     out,
-    '-m',
-    MODEL,
-    '--fast',
     '--roi-subset',
     'label_2',
     '--statistics',
     '--stats-aggregation',
     'median',
     '--stats-include-incomplete',
-  ]);
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(
     r.stdout,
@@ -141,25 +140,12 @@ test('--roi-subset writes only its class, prints both passes, statistics list on
 test('--postprocess and --remove-small-blobs change the labels exactly as the library functions do', () => {
   const { dir, ct } = caseDir();
   const plain = join(dir, 'plain.nii.gz');
-  assert.equal(runCli(['predict', '-i', ct, '-o', plain, '-m', MODEL, '--fast']).status, 0);
+  assert.equal(predictFast(ct, plain).status, 0);
   const ppText = postprocessingJson([[1, 2, 3, 4], 2]);
   const pp = join(dir, 'postprocessing.json');
   writeFileSync(pp, ppText);
   const out = join(dir, 'pp.nii.gz');
-  const r = runCli([
-    'predict',
-    '-i',
-    ct,
-    '-o',
-    out,
-    '-m',
-    MODEL,
-    '--fast',
-    '--postprocess',
-    pp,
-    '--remove-small-blobs',
-    '40',
-  ]);
+  const r = predictFast(ct, out, '--postprocess', pp, '--remove-small-blobs', '40');
   assert.equal(r.status, 0, r.stderr);
   const { labels, dims, spacing } = labelsOf(plain);
   const expected = applyPostprocessing(

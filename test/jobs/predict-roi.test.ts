@@ -10,7 +10,7 @@ import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti } from '../../src/io/nifti.js';
 import { niftiToVolume } from '../../src/io/nifti-volume.js';
 import { Tensor } from '../../src/engine/tensor.js';
-import { predictVolume } from '../../src/inference/predictor.js';
+import { predictVolume, type PredictVolumeOptions } from '../../src/inference/predictor.js';
 import type { NetworkFn } from '../../src/inference/tta.js';
 import { roiLabelValues } from '../../src/jobs/predict-case.js';
 import type { Vec3 } from '../../src/util/vec3.js';
@@ -66,15 +66,20 @@ function thresholdNetwork(threshold: number): NetworkFn {
   };
 }
 
-test('roi subset, exact: inside the box the class is labelled as by the whole prediction; fewer tiles run', async () => {
-  const { volume, spacingZYX, threshold } = paintedCt();
-  const opts = {
+/** predictVolume's options for the painted ball: the threshold network, v1, mirror TTA. */
+function ballOptions(threshold: number): PredictVolumeOptions {
+  return {
     network: thresholdNetwork(threshold),
     inputChannels: 1,
-    patchSizeZYX: [16, 32, 32] as Vec3,
-    mode: 'v1' as const,
+    patchSizeZYX: [16, 32, 32],
+    mode: 'v1',
     mirrorAxes: [0, 1, 2],
   };
+}
+
+test('roi subset, exact: inside the box the class is labelled as by the whole prediction; fewer tiles run', async () => {
+  const { volume, spacingZYX, threshold } = paintedCt();
+  const opts = ballOptions(threshold);
   const full = await predictVolume(volume, spacingZYX, opts);
   assert.ok(
     full.labels.some((v) => v === 1),
@@ -117,13 +122,7 @@ test('roi subset, exact: inside the box the class is labelled as by the whole pr
 
 test("roi subset, TotalSegmentator's crop (the default): the box alone, fewer tiles still, the same ball", async () => {
   const { volume, spacingZYX, threshold } = paintedCt();
-  const opts = {
-    network: thresholdNetwork(threshold),
-    inputChannels: 1,
-    patchSizeZYX: [16, 32, 32] as Vec3,
-    mode: 'v1' as const,
-    mirrorAxes: [0, 1, 2],
-  };
+  const opts = ballOptions(threshold);
   const full = await predictVolume(volume, spacingZYX, opts);
   const exact = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1], exact: true } });
   const crop = await predictVolume(volume, spacingZYX, { ...opts, roiSubset: { labels: [1] } });
