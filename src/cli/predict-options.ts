@@ -10,6 +10,7 @@ import type { NodePredictOptions } from '../node/predict-files.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { parsePostprocessingJson, type PostprocessSpec } from '../evaluation/postprocessing-json.js';
 import { fail, StunetError } from '../util/errors.js';
+import { OUTPUT_TYPES, type OutputType } from '../jobs/case-outputs.js';
 
 export interface PredictCliOptions {
   input?: string;
@@ -46,6 +47,9 @@ export interface PredictCliOptions {
   postprocess?: string;
   removeSmallBlobs?: string;
   folds?: string;
+  series?: string;
+  allowTilt?: boolean;
+  outputType?: string;
 }
 
 function parseStep(text: string): number {
@@ -101,6 +105,32 @@ export function parseOptions(
     ...(o.map === undefined ? {} : { map: o.map }),
     ...(ttaGb === undefined ? {} : { ttaFeatureBudgetBytes: ttaGb * 2 ** 30 }),
     ...labelOptions(o),
+    ...dicomOptions(o),
+  };
+}
+
+/** --output-type, --series, --allow-tilt. */
+function dicomOptions(o: PredictCliOptions): Partial<NodePredictOptions> {
+  let types: OutputType[] | undefined;
+  if (o.outputType !== undefined) {
+    const list = o.outputType.split(',').map((t) => t.trim());
+    const bad = list.find((t) => !(OUTPUT_TYPES as readonly string[]).includes(t));
+    if (bad !== undefined || list.length === 0)
+      fail(
+        'BAD_INPUT',
+        `--output-type: use one or more of ${OUTPUT_TYPES.join(', ')} (comma-separated), got '${o.outputType}'`,
+      );
+    types = [...new Set(list as OutputType[])];
+  }
+  if (o.series !== undefined && o.series.trim() === '')
+    fail('BAD_INPUT', '--series: give a SeriesInstanceUID');
+  const dicom = {
+    ...(o.series === undefined ? {} : { series: o.series.trim() }),
+    ...(o.allowTilt === true ? { allowTilt: true } : {}),
+  };
+  return {
+    ...(types === undefined ? {} : { outputTypes: types }),
+    ...(Object.keys(dicom).length === 0 ? {} : { dicom }),
   };
 }
 
@@ -168,9 +198,18 @@ export function addPredictOptions(cmd: Command): Command {
     cmd
       .option(
         '-i, --input <file|folder|files>',
-        "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), or one case's channel files a,b",
+        "a .nii/.nii.gz (or .hdr) case, a folder of cases (channels as case_0000, case_0001, …), one case's channel files a,b, or a DICOM series (a folder, a zip or a file)",
       )
       .option('-o, --output <file|folder>', 'output .nii.gz (file input) or folder (folder input)')
+      .option(
+        '--output-type <types>',
+        'the label map as nifti (default), dicom-seg and/or rtstruct, e.g. nifti,dicom-seg (DICOM input: <stem>_seg.dcm, <stem>_rtstruct.dcm)',
+      )
+      .option(
+        '--series <uid>',
+        'DICOM input: the SeriesInstanceUID to read (default: CT/MR, ORIGINAL, most slices)',
+      )
+      .option('--allow-tilt', 'DICOM input: resample a gantry-tilted series instead of refusing it')
       .requiredOption(
         '-m, --model <model>',
         'stunet model folder, training folder, official v1 .model or v2 .pth, or an .onnx from export-onnx',

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { fail } from '../util/errors.js';
 import { checkBackendDevice, type Predictor } from '../jobs/network.js';
-import { describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
+import { describeDicomInput, describeRoi, describeRun, predictReport } from '../jobs/predict-report.js';
+import { isDicomInput } from '../jobs/dicom-input.js';
 import { relabelledNames } from '../jobs/case-outputs.js';
 import { checkWritable } from '../jobs/predict-files.js';
 import { outputLabelNames } from '../jobs/predict-case.js';
@@ -61,7 +62,8 @@ async function runCases(
       ...caseOpts,
       skipExisting: o.continue === true,
       // A folder goes on past a failed case; one case fails with its one error line.
-      continueOnError: typeof input === 'string' && nodeStore.isDirectory(input),
+      continueOnError:
+        typeof input === 'string' && nodeStore.isDirectory(input) && !isDicomInput(nodeStore, input),
       signal,
       onProgress: consoleProgress(process.stderr),
       onCaseStart: (file, i, n) => {
@@ -77,6 +79,7 @@ async function runCases(
             `${r.classesPresent} classes found, ${r.seconds.toFixed(1)} s → ${r.files.join(', ')}`,
         );
         if (r.roi !== undefined) console.log(`  ${describeRoi(r.roi)}`);
+        if (r.dicom !== undefined) console.log(`  ${describeDicomInput(r.dicom)}`);
       },
     }),
   );
@@ -126,6 +129,7 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
     ringBytes: DEFAULT_RING_MEMORY_BYTES,
     lowMemory: o.lowMemory === true,
     members: paths.length,
+    ...(caseOpts.dicom === undefined ? {} : { dicom: caseOpts.dicom }),
   });
   const available = memoryBudget(o.maxMemoryGb);
   console.log(

@@ -13,8 +13,16 @@ import { fromCanonical, orientationCode, type CanonicalTransform } from '../io/o
 import { labelSidecarJson, niftiLabelExtension, splitPerClass } from '../inference/label-output.js';
 import { renderPreview } from '../inference/preview.js';
 import { computeLabelStatistics, totalsegStatistics } from '../inference/statistics.js';
+import type { DicomSource } from '../io/dicom/source.js';
+import { writeDicomSeg } from '../io/dicom/seg.js';
+import { writeRtStruct } from '../io/dicom/rtstruct.js';
+import { DEFAULT_ALGORITHM } from '../io/dicom/derived.js';
 import { fail } from '../util/errors.js';
 import type { Vec3 } from '../util/vec3.js';
+
+/** The label map's file formats (`--output-type`): NIfTI, and for a DICOM input DICOM-SEG and RTSTRUCT. */
+export const OUTPUT_TYPES = ['nifti', 'dicom-seg', 'rtstruct'] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
 
 /** One output file: `name` is relative to the output folder (`seg.nii.gz`, `seg_classes/liver.nii.gz`). */
 export interface CaseOutput {
@@ -38,6 +46,8 @@ export interface CaseOutputOptions {
   readonly missingClasses?: 'error' | 'background';
   /** Only these of the model's classes were predicted (`--roi-subset`): statistics list only them. */
   readonly roiClasses?: readonly string[];
+  /** The label map's formats (default: NIfTI alone); DICOM-SEG and RTSTRUCT need a DICOM input. */
+  readonly outputTypes?: readonly OutputType[];
 }
 
 /** The grid the labels lie on and how to write them in the input's geometry. */
@@ -53,6 +63,8 @@ export interface CaseGeometry {
   readonly inputSpacingZYX: Vec3;
   /** Channel 0 on the work grid (statistics and preview); null without an image. */
   readonly intensities: Float32Array | null;
+  /** The DICOM series the input was read from (DICOM-SEG and RTSTRUCT reference its instances). */
+  readonly dicomSource?: DicomSource;
 }
 
 /**
@@ -97,6 +109,8 @@ export function outputFileNames(outputName: string): {
   readonly preview: string;
   readonly probabilities: string;
   readonly classesDir: string;
+  readonly seg: string;
+  readonly rtstruct: string;
 } {
   const stem = niftiStem(outputName);
   return {
@@ -106,6 +120,8 @@ export function outputFileNames(outputName: string): {
     preview: `${stem}_preview.png`,
     probabilities: `${stem}_probabilities.npz`,
     classesDir: `${stem}_classes`,
+    seg: `${stem}_seg.dcm`,
+    rtstruct: `${stem}_rtstruct.dcm`,
   };
 }
 
@@ -124,19 +140,27 @@ export function caseOutputs(
   const gzip = !/\.nii$/i.test(outputName);
   const ext = gzip ? '.nii.gz' : '.nii';
   const [Z, Y, X] = geometry.shapeZYX;
-  const toOutput = (raw: Uint8Array | Uint16Array, withNames: boolean): Uint8Array => {
-    let img = volumeToNifti({ data: raw, shape: [1, Z, Y, X] }, geometry.work);
-    if (geometry.transform !== undefined) img = fromCanonical(img, geometry.transform);
+  const inInputGrid = (raw: Uint8Array | Uint16Array): NiftiImage => {
+    const img = volumeToNifti({ data: raw, shape: [1, Z, Y, X] }, geometry.work);
+    return geometry.transform === undefined ? img : fromCanonical(img, geometry.transform);
+  };
+  const toOutput = (img: NiftiImage, withNames: boolean): Uint8Array => {
     const extensions = withNames ? [niftiLabelExtension(names)] : [];
     return writeNifti({ ...img, header: { ...img.header, extensions, descrip: 'stunet predict' } }, { gzip });
   };
+  const types = opts.outputTypes ?? ['nifti'];
+  const labelImage = inInputGrid(labels);
   const outputs: CaseOutput[] = [
-    { name: outputName, data: toOutput(labels, true) },
+    ...(types.includes('nifti') ? [{ name: outputName, data: toOutput(labelImage, true) }] : []),
     { name: files.names, data: labelSidecarJson(names) },
+    ...dicomOutputs(labelImage, names, geometry.dicomSource, types, files),
   ];
   if (opts.perClass === true)
     for (const m of splitPerClass(labels, names))
-      outputs.push({ name: `${files.classesDir}/${m.name}${ext}`, data: toOutput(m.mask, false) });
+      outputs.push({
+        name: `${files.classesDir}/${m.name}${ext}`,
+        data: toOutput(inInputGrid(m.mask), false),
+      });
   if (opts.statistics === true) {
     const stats = computeLabelStatistics(
       labels,
@@ -165,4 +189,35 @@ export function caseOutputs(
     outputs.push({ name: files.preview, data: png });
   }
   return outputs;
+}
+
+/** DICOM-SEG and RTSTRUCT of the label map (on the input's grid), as `types` asks; they need the source series. */
+function dicomOutputs(
+  labelImage: NiftiImage,
+  names: readonly string[],
+  source: DicomSource | undefined,
+  types: readonly OutputType[],
+  files: ReturnType<typeof outputFileNames>,
+): CaseOutput[] {
+  const wanted = types.filter((t) => t !== 'nifti');
+  if (wanted.length === 0) return [];
+  if (source === undefined)
+    fail(
+      'BAD_INPUT',
+      `--output-type ${wanted.join(',')} references the DICOM series the labels were predicted on: give a DICOM input (a folder, a zip or a file)`,
+    );
+  const labels = { data: labelImage.data, dims: labelImage.dims, affine: labelImage.affine };
+  const common = { labels, names, source, algorithm: DEFAULT_ALGORITHM };
+  const out: CaseOutput[] = [];
+  if (wanted.includes('dicom-seg'))
+    out.push({
+      name: files.seg,
+      data: writeDicomSeg({ ...common, seriesDescription: 'STU-Net segmentation' }),
+    });
+  if (wanted.includes('rtstruct'))
+    out.push({
+      name: files.rtstruct,
+      data: writeRtStruct({ ...common, seriesDescription: 'STU-Net contours' }),
+    });
+  return out;
 }

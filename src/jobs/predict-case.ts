@@ -4,6 +4,8 @@
  * `<stem>_classes/<name>.nii.gz`, `<stem>_statistics.json`, `<stem>_preview.png`. Probabilities stream
  * to the host through `onProbabilities` plane by plane. The host writes the outputs (atomically, in Node).
  */
+import type { DicomSource } from '../io/dicom/source.js';
+import { checkReferenceable } from '../io/dicom/derived.js';
 import { directInferenceTable, labelNames } from '../io/labels/index.js';
 import { readNifti, require3d, type NiftiImage } from '../io/nifti.js';
 import { StunetError, fail } from '../util/errors.js';
@@ -56,6 +58,8 @@ export interface PredictCaseOptions extends CaseOutputOptions {
   readonly ttaFeatureBudgetBytes?: number;
   /** Class probabilities (K, Zc, Yc, Xc) on the cropped grid, one z plane at a time. */
   readonly onProbabilities?: (z: number, values: Float32Array, grid: ProbabilityGrid) => void;
+  /** The DICOM series the case was read from: lets `outputTypes` add DICOM-SEG and RTSTRUCT. */
+  readonly dicomSource?: DicomSource;
   /** Bytes reading one input image may take (readNifti's maxBytes; the Node CLI: the free memory). */
   readonly maxImageBytes?: number;
   readonly signal?: AbortSignal;
@@ -130,6 +134,8 @@ export function checkCaseOptions(model: LoadedModel, opts: PredictCaseOptions): 
       'BAD_INPUT',
       `--postprocess names class ${beyond.join(', ')}, but this model predicts classes 1…${k - 1}: a file made for another model?`,
     );
+  if (opts.outputTypes?.length === 0)
+    fail('BAD_INPUT', '--output-type: give at least one of nifti, dicom-seg, rtstruct');
   const blobs = opts.removeSmallBlobsMm3;
   if (blobs !== undefined && !(blobs > 0 && Number.isFinite(blobs)))
     fail('BAD_INPUT', `--remove-small-blobs: expected a volume in mm³ > 0, got ${blobs}`);
@@ -144,13 +150,18 @@ export interface NiftiPair {
 /** One channel of a case: a NIfTI's bytes, a .hdr/.img pair, or a parsed image. */
 export type ChannelInput = Uint8Array | NiftiPair | NiftiImage;
 
+/** The error `e` naming `what` (unless its message names it already, or it is not ours). */
+export function errorNaming(what: string, e: unknown): unknown {
+  if (!(e instanceof StunetError) || e.message.includes(what)) return e;
+  return new StunetError(e.code, `${what}: ${e.message}`, { cause: e });
+}
+
 /** Runs `f`, naming `what` in any error it throws (unless the message names it already). */
 function naming<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (!(e instanceof StunetError) || e.message.includes(what)) throw e;
-    throw new StunetError(e.code, `${what}: ${e.message}`, { cause: e });
+    throw errorNaming(what, e);
   }
 }
 
@@ -215,6 +226,15 @@ export async function predictCase(
   opts: PredictCaseOptions = {},
 ): Promise<PredictCaseResult> {
   checkCaseOptions(model, opts);
+  const dicomTypes = (opts.outputTypes ?? []).filter((t) => t !== 'nifti');
+  if (dicomTypes.length > 0)
+    checkReferenceable(
+      opts.dicomSource ??
+        fail(
+          'BAD_INPUT',
+          `--output-type ${dicomTypes.join(',')} needs a DICOM input (the series the labels reference); this case is NIfTI`,
+        ),
+    );
   const channels = isChannelList(input) ? input : [input];
   const whats = typeof what === 'string' ? [what] : what;
   const label = (c: number): string => whats[c] ?? `channel ${c}`;
@@ -287,6 +307,7 @@ export async function predictCase(
       spacingZYX: view.spacingZYX,
       inputSpacingZYX: [px(3), px(2), px(1)],
       intensities: view.volume.data.subarray(0, Z * Y * X),
+      ...(opts.dicomSource === undefined ? {} : { dicomSource: opts.dicomSource }),
     },
     { ...opts, ...(roiClasses === undefined ? {} : { roiClasses }) },
   );

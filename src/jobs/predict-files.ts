@@ -9,6 +9,8 @@ import { outputFileNames } from './case-outputs.js';
 import type { NetworkFn } from '../inference/tta.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
+import type { DicomSeriesInfo } from '../io/dicom/series.js';
+import { isDicomInput, readDicomInput, type DicomInputOptions } from './dicom-input.js';
 import { niftiStem, predictCase, type ChannelInput, type PredictCaseOptions } from './predict-case.js';
 import { memoryProbabilitySink, type ProbabilitySink } from './probability-npz.js';
 import type { FileStore } from './store.js';
@@ -21,7 +23,9 @@ export interface PredictHost {
   probabilitySink?(path: string): ProbabilitySink;
 }
 
-export interface PredictFileOptions extends Omit<PredictCaseOptions, 'onProbabilities'> {
+export interface PredictFileOptions extends Omit<PredictCaseOptions, 'onProbabilities' | 'dicomSource'> {
+  /** How a DICOM input (a folder without NIfTI files, a zip, a DICOM file) is read: `--series`, `--allow-tilt`. */
+  readonly dicom?: Omit<DicomInputOptions, 'maxBytes'>;
   /**
    * Also write `<stem>_probabilities.npz`: float32 (K, Zc, Yc, Xc) on the cropped grid, with the crop box,
    * the shape before cropping and the spacing (src/jobs/probability-npz.ts).
@@ -39,6 +43,12 @@ export interface PredictFileReport {
   readonly seconds: number;
   /** With --roi-subset: the tiles of the coarse and the full pass. */
   readonly roi?: RoiReport;
+  /** A DICOM input: the series read, and how many others the input held. */
+  readonly dicom?: {
+    readonly series: DicomSeriesInfo;
+    readonly otherSeries: number;
+    readonly skipped: number;
+  };
 }
 
 /** A channel's bytes: a .hdr brings the .img (or .img.gz) beside it. */
@@ -67,7 +77,15 @@ export async function predictCaseFile(
   const t0 = performance.now();
   const { store } = host;
   const files = typeof input === 'string' ? [input] : input;
-  const channels = files.map((f) => readChannel(store, f));
+  const first = files[0] ?? fail('BAD_INPUT', 'predict: a case needs at least one image');
+  const dicom =
+    files.length === 1 && isDicomInput(store, first)
+      ? await readDicomInput(store, first, {
+          ...opts.dicom,
+          ...(opts.maxImageBytes === undefined ? {} : { maxBytes: opts.maxImageBytes }),
+        })
+      : null;
+  const channels = dicom === null ? files.map((f) => readChannel(store, f)) : [dicom.image];
   const outDir = store.dirname(output);
   store.cleanFolder?.(outDir); // outputs of an earlier run killed mid-write
   const probsPath = store.join(outDir, outputFileNames(store.basename(output)).probabilities);
@@ -79,6 +97,7 @@ export async function predictCaseFile(
     const whats = files.map((f) => `'${f}'`);
     const r = await predictCase(channels, whats, store.basename(output), model, network, {
       ...opts,
+      ...(dicom === null ? {} : { dicomSource: dicom.source }),
       ...(probs === null
         ? {}
         : {
@@ -98,6 +117,15 @@ export async function predictCaseFile(
       reoriented: r.reoriented,
       seconds: (performance.now() - t0) / 1000,
       ...(r.roi === undefined ? {} : { roi: r.roi }),
+      ...(dicom === null
+        ? {}
+        : {
+            dicom: {
+              series: dicom.series,
+              otherSeries: dicom.otherSeries.length,
+              skipped: dicom.skipped.length,
+            },
+          }),
     };
   } catch (e) {
     probs?.abort();

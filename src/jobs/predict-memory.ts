@@ -11,6 +11,7 @@ import type { LoadedModel } from '../model/loaded-model.js';
 import { formatBytes } from '../model/memory.js';
 import { fail } from '../util/errors.js';
 import type { FileStore } from './store.js';
+import { dicomInputExtent, isDicomInput, type DicomInputOptions } from './dicom-input.js';
 
 const HEAD_BYTES = 64 * 1024;
 
@@ -37,6 +38,8 @@ export interface PredictMemoryInputs {
   readonly lowMemory?: boolean;
   /** Networks held at once (a fold ensemble); default 1. */
   readonly members?: number;
+  /** When `file` is a DICOM input: which series (its extent comes from the headers). */
+  readonly dicom?: DicomInputOptions;
 }
 
 /** The estimate for one case of `model` (weights need not be loaded: see ModelSourceOptions.weights). */
@@ -46,7 +49,9 @@ export function predictMemory(
   o: PredictMemoryInputs,
 ): PredictMemoryEstimate {
   const d = modelDefaults(model);
-  const { voxels, mm3 } = niftiExtent(store, o.file);
+  const { voxels, mm3 } = isDicomInput(store, o.file)
+    ? dicomInputExtent(store, o.file, o.dicom)
+    : niftiExtent(store, o.file);
   const target = d.plans.targetSpacing.reduce((a, b) => a * b, 1);
   const patch = d.patchSizeZYX;
   const resampled = Math.max(

@@ -5,6 +5,7 @@
  */
 import type { RoiReport } from '../inference/roi.js';
 import type { JsonValue } from '../util/json.js';
+import type { PredictFileReport } from './predict-files.js';
 import type { PredictRun } from './predict-run.js';
 
 export interface PredictReportContext {
@@ -77,4 +78,16 @@ export function describeRoi(roi: RoiReport): string {
     `roi subset: coarse pass ${roi.coarseTiles} tiles (no TTA, step 1) found ${box(roi.boxZYX ?? roi.regionZYX)}; ` +
     `full pass ${roi.tiles} tiles on ${where} (network grid z × y × x; the whole image: ${roi.gridTiles} tiles)`
   );
+}
+
+/** A DICOM input's line: the series read, and what else the input held. */
+export function describeDicomInput(d: NonNullable<PredictFileReport['dicom']>): string {
+  const s = d.series;
+  const what = [s.modality, s.description === '' ? '' : `'${s.description}'`]
+    .filter((x) => x !== '')
+    .join(', ');
+  const others =
+    d.otherSeries > 0 ? `; ${d.otherSeries} other series in the input (--series <uid> chooses)` : '';
+  const skipped = d.skipped > 0 ? `; ${d.skipped} file(s) without an image skipped` : '';
+  return `dicom: series ${s.uid || '(no uid)'}${what === '' ? '' : ` (${what})`}, ${s.slices} slices${others}${skipped}`;
 }

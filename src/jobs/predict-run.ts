@@ -10,6 +10,7 @@ import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
 import { outputFileNames, relabelledNames } from './case-outputs.js';
 import { checkCaseOptions, niftiStem, outputLabelNames } from './predict-case.js';
+import { dicomCaseName, isDicomInput } from './dicom-input.js';
 import {
   CHANNEL_SUFFIX,
   checkWritable,
@@ -65,7 +66,10 @@ export function expectedOutputs(
 ): { files: string[]; classesDir: string | null } {
   const dir = store.dirname(output);
   const n = outputFileNames(store.basename(output));
-  const files = [output, store.join(dir, n.names)];
+  const types = opts.outputTypes ?? ['nifti'];
+  const files = [...(types.includes('nifti') ? [output] : []), store.join(dir, n.names)];
+  if (types.includes('dicom-seg')) files.push(store.join(dir, n.seg));
+  if (types.includes('rtstruct')) files.push(store.join(dir, n.rtstruct));
   if (opts.statistics === true) files.push(store.join(dir, n.statistics));
   if (opts.preview === true) files.push(store.join(dir, n.preview));
   if (opts.saveProbabilities === true) files.push(store.join(dir, n.probabilities));
@@ -82,10 +86,34 @@ function complete(store: FileStore, output: string, model: LoadedModel, opts: Pr
   return store.isDirectory(classesDir) && store.list(classesDir).length >= named;
 }
 
-/** The cases of an input (a file, a folder, or one case's channel files), checked against the model. */
-function casesOf(store: FileStore, input: string | readonly string[], model: LoadedModel): CaseFiles[] {
+/**
+ * The cases of an input (a file, a folder, one case's channel files, or a DICOM series: a folder without
+ * NIfTI files, a zip or a DICOM file), checked against the model and the output types.
+ */
+function casesOf(
+  store: FileStore,
+  input: string | readonly string[],
+  model: LoadedModel,
+  opts: PredictRunOptions,
+): CaseFiles[] {
   const list = typeof input === 'string' ? [input] : input;
-  const folder = list.length === 1 && store.isDirectory(list[0] ?? '');
+  const only = list.length === 1 ? (list[0] ?? '') : null;
+  const dicom = only !== null && isDicomInput(store, only);
+  const dicomTypes = (opts.outputTypes ?? []).filter((t) => t !== 'nifti');
+  if (dicomTypes.length > 0 && !dicom)
+    fail(
+      'BAD_INPUT',
+      `--output-type ${dicomTypes.join(',')} needs a DICOM input (a folder of a series, a zip or a DICOM file) whose instances the output references; '${list.join(',')}' is NIfTI`,
+    );
+  if (dicom) {
+    if (model.arch.inputChannels !== 1)
+      fail(
+        'BAD_INPUT',
+        `predict: a DICOM series is one channel, and this model takes ${model.arch.inputChannels}; give NIfTI files, one per channel`,
+      );
+    return [{ name: dicomCaseName(store, only), files: [only] }];
+  }
+  const folder = only !== null && store.isDirectory(only);
   const cases = folder
     ? groupCaseFiles(store, listNiftiFiles(store, list[0] ?? ''))
     : [{ name: niftiStem(list[0] ?? '').replace(CHANNEL_SUFFIX, '$1'), files: list }];
@@ -121,8 +149,8 @@ export async function predictRun(
   const t0 = performance.now();
   const { store } = host;
   const list = typeof input === 'string' ? [input] : input;
-  const folder = list.length === 1 && store.isDirectory(list[0] ?? '');
-  const cases = casesOf(store, input, model);
+  const cases = casesOf(store, input, model, opts);
+  const folder = list.length === 1 && store.isDirectory(list[0] ?? '') && !isDicomInput(store, list[0] ?? '');
   checkCaseOptions(model, opts);
   const toFolder = folder || store.isDirectory(output) || !/\.nii(\.gz)?$/i.test(output);
   checkWritable(store, toFolder ? output : store.dirname(output));

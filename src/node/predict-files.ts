@@ -28,6 +28,7 @@ import {
   type ProbabilitySink,
 } from '../jobs/predict-files.js';
 import { writeProbabilityNpz } from '../jobs/probability-npz.js';
+import { isDicomInput } from '../jobs/dicom-input.js';
 import { predictRun, type PredictRun, type PredictRunOptions } from '../jobs/predict-run.js';
 import type { LoadedModel } from '../model/loaded-model.js';
 import { fail } from '../util/errors.js';
@@ -192,7 +193,7 @@ export const DEFAULT_RING_MEMORY_BYTES = 256 * 2 ** 20;
 /** The input file that decides the memory a run needs: the largest image of a folder, else the first. */
 export function largestInput(input: string | readonly string[]): string {
   if (typeof input !== 'string') return input[0] ?? fail('BAD_INPUT', 'predict: no input files');
-  if (!nodeStore.isDirectory(input)) return input;
+  if (!nodeStore.isDirectory(input) || isDicomInput(nodeStore, input)) return input;
   const files = listNiftiFiles(nodeStore, input);
   return files.reduce((a, b) => (nodeStore.size(b) > nodeStore.size(a) ? b : a));
 }

@@ -59,15 +59,10 @@ export function shortText(s: string, max: number): string {
 }
 
 /**
- * The elements every derived object made from `source` carries: SOP common, patient and study (copied),
- * a new series in the same study and frame of reference, the equipment (this software).
+ * Refuses, with the reason, a series a SEG or RTSTRUCT cannot reference: resampled (gantry tilt), or an
+ * instance without SOP class/instance UIDs. Cheap: `predict` calls it before any work.
  */
-export function derivedHeader(
-  source: DicomSource,
-  sopClassUid: string,
-  modality: string,
-  options: DerivedOptions,
-): DicomEl[] {
+export function checkReferenceable(source: DicomSource): void {
   if (source.resampled) {
     fail(
       'UNSUPPORTED',
@@ -81,6 +76,19 @@ export function derivedHeader(
       `dicom: ${unnamed.name}: no SOPClassUID/SOPInstanceUID (in the data set or its meta group): a derived object cannot reference it`,
     );
   }
+}
+
+/**
+ * The elements every derived object made from `source` carries: SOP common, patient and study (copied),
+ * a new series in the same study and frame of reference, the equipment (this software).
+ */
+export function derivedHeader(
+  source: DicomSource,
+  sopClassUid: string,
+  modality: string,
+  options: DerivedOptions,
+): DicomEl[] {
+  checkReferenceable(source);
   const when = options.date ?? new Date();
   const algorithm = options.algorithm ?? DEFAULT_ALGORITHM;
   return [

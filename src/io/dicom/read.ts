@@ -58,6 +58,23 @@ export function listDicomSeries(
   return out;
 }
 
+/**
+ * The voxels and the volume (mm³) of the series `readDicomSeries` would read, from the headers alone (no
+ * pixel is decoded): what a memory estimate needs before the work starts.
+ */
+export function dicomSeriesExtent(
+  files: readonly DicomFile[],
+  options: Pick<ReadDicomOptions, 'series' | 'allowTilt' | 'maxInflatedBytes'> = {},
+): { voxels: number; mm3: number; series: DicomSeriesInfo } {
+  const scan = scanDicom(files, options);
+  const chosen = chooseSeries(scan, files.length, options.series);
+  const geometry = seriesGeometry(chosen, { allowTilt: options.allowTilt === true });
+  const first = chosen[0] ?? fail('BAD_INPUT', 'dicom: an empty series');
+  const voxels = first.info.rows * first.info.columns * chosen.length;
+  const [dr, dc] = first.pixelSpacing;
+  return { voxels, mm3: voxels * dr * dc * geometry.step, series: seriesInfo(chosen) };
+}
+
 type Raw = Int16Array | Int32Array | Float32Array;
 
 /** int16 when every scaled value is an integer that fits, else int32, else float32 (exact for 16-bit data). */

@@ -17,6 +17,8 @@ export interface SliceSpec {
   /** (row spacing, column spacing) in mm. */
   readonly pixelSpacing?: readonly [number, number];
   readonly seriesUid?: string;
+  /** SOPInstanceUID (omitted by default, as in some anonymised exports). */
+  readonly sopInstanceUid?: string;
   readonly modality?: string;
   readonly imageType?: string;
   readonly instance?: number;
@@ -179,6 +181,7 @@ function dataSetElements(spec: SliceSpec, syntax: Syntax): El[] {
   const els: El[] = [
     str(0x00080008, 'CS', spec.imageType ?? 'ORIGINAL\\PRIMARY\\AXIAL'),
     str(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.2'),
+    ...(spec.sopInstanceUid === undefined ? [] : [str(0x00080018, 'UI', spec.sopInstanceUid)]),
     str(0x00080060, 'CS', spec.modality ?? 'CT'),
     str(0x0020000e, 'UI', spec.seriesUid ?? '1.2.3.4'),
     str(0x00200013, 'IS', String(spec.instance ?? 1)),
@@ -251,6 +254,8 @@ export function makeSeries(
     syntax?: Syntax;
     normal?: readonly number[];
     shift?: readonly number[];
+    /** SOPInstanceUIDs `<prefix>.<k + 1>` (none by default). */
+    sopPrefix?: string;
   } = {},
 ): { name: string; bytes: Uint8Array }[] {
   const rows = opts.rows ?? 6;
@@ -269,6 +274,7 @@ export function makeSeries(
       pixels: opts.pixels ?? syntheticPixels(rows, columns, k, (opts.bitsAllocated ?? 16) === 8 ? 256 : 4000),
       position,
       instance: k + 1,
+      ...(opts.sopPrefix === undefined ? {} : { sopInstanceUid: `${opts.sopPrefix}.${k + 1}` }),
     };
     files.push({
       name: `s${String(k).padStart(3, '0')}.dcm`,
