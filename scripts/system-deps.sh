@@ -2,7 +2,8 @@
 # System packages the tests need (Debian), installed only when missing:
 # - dciodvfy (dicom3tools) and dcmdump (dcmtk) validate the DICOM-SEG and RTSTRUCT files we write;
 # - Orthanc with its DICOMweb plugin is the PACS the DICOMweb client is tested against;
-# - redis-server is the queue's Redis (BullMQ).
+# - redis-server is the queue's Redis (BullMQ);
+# - chromium (headless, driven by playwright-core) runs the browser app's tests.
 # The tests start and stop their own Orthanc and Redis on free loopback ports; nothing here starts a service.
 # Idempotent; as root, or through sudo otherwise.
 set -eu
@@ -12,8 +13,9 @@ command -v dcmdump >/dev/null 2>&1 || missing="$missing dcmtk"
 [ -x /usr/sbin/Orthanc ] || missing="$missing orthanc"
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing="$missing orthanc-dicomweb"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 if [ -z "$missing" ]; then
-  echo "system-deps: dicom3tools, dcmtk, orthanc, orthanc-dicomweb and redis-server are installed; nothing to do"
+  echo "system-deps: dicom3tools, dcmtk, orthanc, orthanc-dicomweb, redis-server and chromium are installed; nothing to do"
   exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then
