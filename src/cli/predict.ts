@@ -185,7 +185,7 @@ export function registerPredict(program: Command): void {
     program
       .command('predict')
       .description(
-        'segment NIfTI volumes: preprocess, sliding window, resample back, write labels with names',
+        'segment NIfTI volumes or a DICOM series: preprocess, sliding window, resample back, write labels with names (NIfTI, DICOM-SEG, RTSTRUCT)',
       ),
   ).action(predictAction);
 }
