@@ -6,6 +6,7 @@ export * from '../index.js';
 
 export { nodeRuntime } from './runtime.js';
 export { dicomFilesFromPaths, readDicomSeriesFromPaths } from './dicom-files.js';
+export * from './dicomweb.js';
 export { createNodeWasmBackend, nodeThreadPool } from './wasm-pool.js';
 export {
   createOrtSession,
