@@ -50,6 +50,11 @@ export interface PredictCliOptions {
   series?: string;
   allowTilt?: boolean;
   outputType?: string;
+  dicomweb?: string;
+  study?: string;
+  store?: boolean;
+  caFile?: string;
+  insecure?: boolean;
 }
 
 function parseStep(text: string): number {

@@ -26,6 +26,9 @@ import {
 import { checkPredictMemory, describePredictMemory, predictMemory } from '../jobs/predict-memory.js';
 import { consoleProgress } from '../util/progress.js';
 import { interruptible } from './interrupt.js';
+import { addDicomWebOptions, dicomWebInput, storeOutputs } from './predict-dicomweb.js';
+import type { PredictRun } from '../jobs/predict-run.js';
+import { redact } from '../io/dicom/web/url.js';
 import { loadPredictors, parseFolds, probeMembers } from './predict-models.js';
 import { addPredictOptions, parseOptions, type PredictCliOptions } from './predict-options.js';
 
@@ -53,7 +56,7 @@ async function runCases(
   predictor: Predictor,
   caseOpts: NodePredictOptions,
   members: readonly string[],
-): Promise<void> {
+): Promise<PredictRun> {
   const started = new Date().toISOString();
   const hint = 'stopped; the cases finished so far are written whole, the one in progress left nothing';
   const output = o.output ?? fail('BAD_INPUT', 'predict: no -o');
@@ -91,7 +94,11 @@ async function runCases(
       device: predictor.device,
       model: { path: modelPath, sha256: members.length === 1 ? modelSha256(modelPath) : null },
       ...(members.length > 1 ? { members: members.map((p) => ({ path: p, sha256: modelSha256(p) })) } : {}),
-      options: toJsonValue({ ...o }) as Record<string, JsonValue>,
+      // an address's user:password@ stays out of the report
+      options: toJsonValue({
+        ...o,
+        ...(o.dicomweb === undefined ? {} : { dicomweb: redact(o.dicomweb) }),
+      }) as Record<string, JsonValue>,
       started,
     });
     writeAtomic(o.report, `${JSON.stringify(report, null, 2)}\n`);
@@ -102,16 +109,17 @@ async function runCases(
       'RUNTIME',
       `${run.failed} of ${run.cases.length} cases failed (named above${o.report === undefined ? '' : ` and in ${o.report}`})`,
     );
+  return run;
 }
 
-/** `stunet predict`: the memory it needs, the model, the predictor, then the cases. */
+/** `stunet predict`: the options, the input (a DICOMweb series fetched first), then the cases. */
 async function predictAction(o: PredictCliOptions): Promise<void> {
   if (o.listClasses === true) {
     listClasses(o);
     return;
   }
-  if (o.input === undefined)
-    fail('BAD_INPUT', "predict: required option '-i, --input <file|folder|files>' not given");
+  if (o.input === undefined && o.dicomweb === undefined)
+    fail('BAD_INPUT', "predict: required option '-i, --input <file|folder|files>' (or --dicomweb) not given");
   if (o.output === undefined)
     fail('BAD_INPUT', "predict: required option '-o, --output <file|folder>' not given");
   const opts = parseOptions(o);
@@ -119,10 +127,33 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
   const device = parseDevice(o.device);
   checkBackendDevice(opts.backend, device);
   const plans = o.plans === undefined ? {} : { plans: o.plans };
-  const input = o.input.includes(',') && !nodeStore.exists(o.input) ? o.input.split(',') : o.input;
+  // The models are found and probed (architectures, no weights) before a series is fetched.
+  const members = probeMembers(o.model, parseFolds(o.folds), plans);
+  const web = await interruptible('stopped while retrieving the series; nothing was written', (signal) =>
+    dicomWebInput(o, opts.outputTypes, signal),
+  );
+  try {
+    const given = o.input ?? '';
+    const input = web?.folder ?? (given.includes(',') && !nodeStore.exists(given) ? given.split(',') : given);
+    const run = await predictWith(o, input, opts, device, members);
+    if (web !== null && o.store === true)
+      await interruptible('stopped while storing', (signal) => storeOutputs(web, run, signal));
+  } finally {
+    web?.cleanup();
+  }
+}
+
+/** The memory it needs (refused when it will not fit), the model, the predictor, then the cases. */
+async function predictWith(
+  o: PredictCliOptions,
+  input: string | string[],
+  opts: ReturnType<typeof parseOptions>,
+  device: ReturnType<typeof parseDevice>,
+  { paths, probes }: ReturnType<typeof probeMembers>,
+): Promise<PredictRun> {
+  const plans = o.plans === undefined ? {} : { plans: o.plans };
   const { backend, threads, ...caseOpts } = opts;
   // What it will take, from the architectures and the largest input's header, before any weight is read.
-  const { paths, probes } = probeMembers(o.model, parseFolds(o.folds), plans);
   const need = predictMemory(nodeStore, probes[0] ?? fail('BAD_INPUT', '-m names no model'), {
     file: largestInput(input),
     executor: backend === 'ort' ? 'ort' : 'wasm',
@@ -157,7 +188,14 @@ async function predictAction(o: PredictCliOptions): Promise<void> {
       `note: mirror TTA runs ${passes} passes per tile (${passes}× the time); --no-tta skips it, --fast also strides whole tiles`,
     );
   try {
-    await runCases(o, input, model, predictor, { ...caseOpts, maxImageBytes: availableMemoryBytes() }, paths);
+    return await runCases(
+      o,
+      input,
+      model,
+      predictor,
+      { ...caseOpts, maxImageBytes: availableMemoryBytes() },
+      paths,
+    );
   } finally {
     await predictor.close();
   }
@@ -181,11 +219,13 @@ function listClasses(o: PredictCliOptions): void {
 }
 
 export function registerPredict(program: Command): void {
-  addPredictOptions(
-    program
-      .command('predict')
-      .description(
-        'segment NIfTI volumes or a DICOM series: preprocess, sliding window, resample back, write labels with names (NIfTI, DICOM-SEG, RTSTRUCT)',
-      ),
+  addDicomWebOptions(
+    addPredictOptions(
+      program
+        .command('predict')
+        .description(
+          'segment NIfTI volumes or a DICOM series: preprocess, sliding window, resample back, write labels with names (NIfTI, DICOM-SEG, RTSTRUCT)',
+        ),
+    ),
   ).action(predictAction);
 }
