@@ -21,6 +21,7 @@ import type { OutputType } from '../jobs/case-outputs.js';
 import type { PredictRun } from '../jobs/predict-run.js';
 import { nodeDicomWebClient } from '../node/dicomweb.js';
 import { nodeStore } from '../node/file-store.js';
+import { availableMemoryBytes } from '../node/memory.js';
 import { fail } from '../util/errors.js';
 import { consoleProgress } from '../util/progress.js';
 
@@ -103,6 +104,8 @@ export async function dicomWebInput(
   try {
     const folder = await fetchDicomWebSeries(nodeStore, client, series, dir, {
       onProgress: consoleProgress(process.stderr),
+      // the answer is held whole before it is written: refuse one larger than the memory there is
+      maxBytes: availableMemoryBytes(),
       ...(signal === undefined ? {} : { signal }),
     });
     return { folder, study, client, cleanup };
