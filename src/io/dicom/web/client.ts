@@ -213,11 +213,13 @@ export class DicomWebClient {
       if (v !== undefined) params.append(k, v);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.offset !== undefined) params.set('offset', String(query.offset));
+    const shown = `${this.url}${path}${params.size > 0 ? `?${params.toString()}` : ''}`;
     for (const f of fields) params.append('includefield', f);
     const url = `${this.url}${path}?${params.toString()}`;
     const ex: Exchange = {
       method: 'GET',
       url,
+      shown,
       headers: { ...this.headers, Accept: 'application/dicom+json' },
       signal: query.signal,
     };
@@ -227,15 +229,18 @@ export class DicomWebClient {
       done();
       return [];
     }
-    const type = parseContentType(response.headers.get('content-type') ?? 'application/octet-stream', url);
+    const type = parseContentType(
+      response.headers.get('content-type') ?? 'application/octet-stream',
+      `dicomweb: GET ${shown}`,
+    );
     if (type.mediaType !== 'application/dicom+json' && type.mediaType !== 'application/json') {
       done();
       fail(
         'RUNTIME',
-        `dicomweb: GET ${url}: expected application/dicom+json, got ${type.mediaType} (is ${this.url} a DICOMweb service root?)`,
+        `dicomweb: GET ${shown}: expected application/dicom+json, got ${type.mediaType} (is ${this.url} a DICOMweb service root?)`,
       );
     }
-    return dicomJsonArray(utf8(await read()), `dicomweb: GET ${url}`);
+    return dicomJsonArray(utf8(await read()), `dicomweb: GET ${shown}`);
   }
 
   private async wado(path: string, options: RetrieveOptions): Promise<DicomFile[]> {

@@ -20,6 +20,8 @@ export interface Exchange {
   readonly method: 'GET' | 'POST';
   /** The full URL (no credentials in it). */
   readonly url: string;
+  /** The URL as messages name it (default `url`; QIDO-RS leaves out its includefield parameters). */
+  readonly shown?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Uint8Array;
   readonly signal?: AbortSignal | undefined;
@@ -74,26 +76,38 @@ function codesOf(e: unknown): string[] {
   return codes;
 }
 
+/** The messages along an error's cause chain ("fetch failed", "bad port"). */
+function messagesOf(e: unknown): string[] {
+  const out: string[] = [];
+  for (let x = e, depth = 0; x !== undefined && x !== null && depth < 8; depth++) {
+    const m = x instanceof Error ? x.message : typeof x === 'string' ? x : '';
+    if (m !== '' && !out.includes(m)) out.push(m.replace(/\s+/g, ' '));
+    x = x instanceof Error ? x.cause : undefined;
+  }
+  return out;
+}
+
 /** One line for a request that got no HTTP answer. */
 function transportError(e: unknown, ex: Exchange, dog: Watchdog, ms: number): Error {
   if (e instanceof StunetError) return e;
-  const what = `dicomweb: ${ex.method} ${ex.url}`;
+  const what = `dicomweb: ${ex.method} ${ex.shown ?? ex.url}`;
   if (dog.timedOut) return new StunetError('RUNTIME', `${what}: no answer within ${ms} ms (timeoutMs)`);
   if (ex.signal?.aborted === true) return new AbortError(`${what} was cancelled`, ex.signal.reason);
   const codes = codesOf(e);
-  const origin = new URL(ex.url).origin;
+  const { origin, protocol } = new URL(ex.url);
+  const https = protocol === 'https:';
   const has = (re: RegExp): string | undefined => codes.find((c) => re.test(c));
   let why: string;
   if (has(/^ECONNREFUSED$/) !== undefined)
     why = `cannot connect to ${origin}: connection refused (is the server running, on that port?)`;
   else if (has(/^(ENOTFOUND|EAI_AGAIN)$/) !== undefined) why = `cannot connect to ${origin}: host not found`;
-  else if (has(/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/) !== undefined) why = 'the server closed the connection';
+  else if (has(/^(ECONNRESET|EPIPE|UND_ERR_SOCKET)$/) !== undefined)
+    why = `the server closed the connection${https ? '' : ' (if it serves HTTPS, use an https:// URL)'}`;
   else if (has(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/) !== undefined)
     why = `the server's TLS certificate is not trusted (${String(has(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/))}): give its CA (--ca-file) or, for a test server only, insecure`;
   else if (has(/SSL|EPROTO/) !== undefined)
-    why = `TLS failed (${String(has(/SSL|EPROTO/))}): is ${origin} an ${new URL(ex.url).protocol === 'https:' ? 'HTTPS' : 'HTTP'} server?`;
-  else
-    why = `request failed: ${e instanceof Error ? e.message : String(e)}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`;
+    why = `TLS failed (${String(has(/SSL|EPROTO/))}): is ${origin} an ${https ? 'HTTPS' : 'HTTP'} server?`;
+  else why = `request failed: ${messagesOf(e).join(': ')}${codes.length > 0 ? ` (${codes.join(', ')})` : ''}`;
   return new StunetError('RUNTIME', `${what}: ${why}`, { cause: e });
 }
 
@@ -116,7 +130,7 @@ export async function statusError(
   authKind: string | undefined,
   secrets: readonly string[],
 ): Promise<StunetError> {
-  const what = `dicomweb: ${ex.method} ${ex.url}: HTTP ${response.status}`;
+  const what = `dicomweb: ${ex.method} ${ex.shown ?? ex.url}: HTTP ${response.status}`;
   const s = response.status;
   const body = await excerpt(response, secrets);
   if (s === 401)
@@ -181,7 +195,7 @@ async function readBody(
   const tooLarge = (n: number): StunetError =>
     new StunetError(
       'BAD_INPUT',
-      `dicomweb: ${ex.method} ${ex.url}: the answer is larger than maxBytes (${n} > ${o.maxBytes ?? 0} bytes)`,
+      `dicomweb: ${ex.method} ${ex.shown ?? ex.url}: the answer is larger than maxBytes (${n} > ${o.maxBytes ?? 0} bytes)`,
     );
   if (o.maxBytes !== undefined && totalBytes !== undefined && totalBytes > o.maxBytes) {
     await response.body?.cancel();

@@ -1,5 +1,9 @@
-/** A throw-away HTTP server on a free loopback port, for answers a real PACS will not give on demand. */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+/**
+ * Throw-away HTTP(S) servers on a free loopback port: answers a real PACS will not give on demand, a TLS
+ * front and a bearer-token check before the test Orthanc (see orthanc.ts for why not Orthanc's own TLS).
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface LocalServer {
   readonly origin: string;
@@ -7,14 +11,17 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export function localServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = createServer(handler);
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A server with `handler`; HTTPS with `tls` (PEM key and certificate). */
+export function localServer(handler: Handler, tls?: { key: string; cert: string }): Promise<LocalServer> {
+  const server = tls === undefined ? createServer(handler) : createHttpsServer(tls, handler);
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const a = server.address();
       const port = a !== null && typeof a === 'object' ? a.port : 0;
       resolve({
-        origin: `http://127.0.0.1:${port}`,
+        origin: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
         port,
         close: () =>
           new Promise<void>((done) => {
@@ -28,9 +35,19 @@ export function localServer(handler: (req: IncomingMessage, res: ServerResponse)
   });
 }
 
-/** The request body, whole. */
-export async function bodyOf(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** Passes the request on to `origin` (plain HTTP) and its answer back; `authorization` replaces the client's. */
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  origin: string,
+  authorization?: string,
+): void {
+  const headers = { ...req.headers, host: new URL(origin).host };
+  if (authorization !== undefined) headers.authorization = authorization;
+  const upstream = httpRequest(`${origin}${req.url ?? '/'}`, { method: req.method, headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  });
+  upstream.on('error', (e) => res.writeHead(502).end(e.message));
+  req.pipe(upstream);
 }

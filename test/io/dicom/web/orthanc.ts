@@ -1,13 +1,18 @@
 /**
  * A real Orthanc (Debian packages orthanc + orthanc-dicomweb; scripts/system-deps.sh installs them) for
  * the DICOMweb tests: a free loopback port, no DICOM server, a temporary storage folder, the DICOMweb
- * plugin at /dicom-web/, optionally Basic auth users and HTTPS with a fresh self-signed certificate.
+ * plugin at /dicom-web/, optionally Basic auth users.
+ *
+ * Not Orthanc's own HTTPS ("SslEnabled"): Debian bookworm's Orthanc 1.10.1 serves it through civetweb
+ * 1.15, which looks up SSL_get_peer_certificate in libssl at run time; OpenSSL 3 no longer exports it
+ * (a macro for SSL_get1_peer_certificate), and the first HTTPS request calls a null pointer (SIGSEGV in
+ * a civetweb-worker thread, seen with gdb). The HTTPS tests put a Node TLS front (`selfSignedCert`,
+ * local-server.ts) before it instead.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +23,6 @@ const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 export interface OrthancOptions {
   /** Basic auth users (name → password); none: authentication off. */
   readonly users?: Readonly<Record<string, string>>;
-  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 (made here with the openssl CLI). */
-  readonly tls?: boolean;
 }
 
 export interface Orthanc {
@@ -27,8 +30,6 @@ export interface Orthanc {
   readonly url: string;
   readonly origin: string;
   readonly port: number;
-  /** The PEM certificate that signs the server's (itself): what a client trusts. */
-  readonly caFile?: string;
   /** Orthanc's output so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
@@ -49,49 +50,31 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A self-signed certificate for 127.0.0.1: the PEM Orthanc wants (key + certificate) and the certificate. */
-function selfSigned(dir: string): { serverPem: string; certFile: string } {
+/**
+ * A fresh self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI (Debian package
+ * openssl) in `dir`: the key and certificate (PEM) for a server, and the certificate's file, which is
+ * what a client trusts (`caFile`).
+ */
+export function selfSignedCert(dir: string): { key: string; cert: string; certFile: string } {
   const has = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
   assert.ok(has, 'openssl is not installed (Debian package openssl): the HTTPS tests need it');
-  const key = join(dir, 'key.pem');
+  const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      key,
-      '-out',
-      certFile,
-    ],
-    { encoding: 'utf8' },
-  );
+  // prettier-ignore
+  const r = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile,
+  ], { encoding: 'utf8' });
   assert.equal(r.status, 0, `openssl req failed: ${r.stderr}`);
-  const serverPem = join(dir, 'server.pem');
-  writeFileSync(serverPem, readFileSync(key, 'utf8') + readFileSync(certFile, 'utf8'));
-  return { serverPem, certFile };
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
-/** GET `url` once (any certificate accepted): its status, or undefined when nothing answers yet. */
+/** GET `url` once: its status, or undefined when nothing answers yet. */
 function ping(url: string, authorization: string | undefined): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(
+    const req = httpRequest(
       url,
-      {
-        rejectUnauthorized: false,
-        agent: false,
-        headers: authorization === undefined ? {} : { authorization },
-      },
+      { agent: false, headers: authorization === undefined ? {} : { authorization } },
       (res) => {
         res.resume();
         resolve(res.statusCode);
@@ -127,7 +110,6 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     );
   const dir = mkdtempSync(join(tmpdir(), 'stunet-orthanc-'));
   const port = await freePort();
-  const tls = options.tls === true ? selfSigned(dir) : undefined;
   const users = options.users ?? {};
   const config = {
     Name: 'stunet-test',
@@ -138,8 +120,6 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     RemoteAccessAllowed: false,
     AuthenticationEnabled: Object.keys(users).length > 0,
     RegisteredUsers: users,
-    SslEnabled: tls !== undefined,
-    ...(tls === undefined ? {} : { SslCertificate: tls.serverPem }),
     Plugins: [DICOMWEB_PLUGIN],
     DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: false },
     StorageCompression: false,
@@ -152,7 +132,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
   let output = '';
   child.stdout.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-  const origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const origin = `http://127.0.0.1:${port}`;
   const [user, password] = Object.entries(users)[0] ?? [];
   const auth =
     user === undefined ? undefined : `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
@@ -177,7 +157,6 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     url: `${origin}/dicom-web`,
     origin,
     port,
-    ...(tls === undefined ? {} : { caFile: tls.certFile }),
     log: () => output,
     stop,
   };
