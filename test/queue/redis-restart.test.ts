@@ -1,0 +1,73 @@
+/**
+ * Issue 13: Redis killed with SIGKILL mid-cohort and started again on its append-only file (fsync at every
+ * write): the worker reconnects and the cohort completes, every case once.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseRedisUrl } from '../../src/node/queue/redis.js';
+import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import { runCli, tempDir } from '../cli/cli-helpers.js';
+import {
+  MODEL,
+  PREDICT_OPTIONS,
+  sleep,
+  startRedis,
+  startWorker,
+  waitFor,
+  writePhantoms,
+} from './queue-helpers.js';
+
+test('Redis SIGKILLed and restarted with AOF mid-cohort: the cohort completes', async () => {
+  const redis = await startRedis(true);
+  const target = parseRedisUrl(redis.url);
+  const dir = tempDir();
+  const inDir = join(dir, 'in');
+  const out = join(dir, 'out');
+  writePhantoms(inDir, 8);
+  const worker = startWorker(redis.url);
+  try {
+    await waitFor('the worker to start', () =>
+      worker.output().includes(' thread(s) each') ? true : undefined,
+    );
+    const sub = runCli([
+      'queue',
+      'submit',
+      inDir,
+      '-m',
+      MODEL,
+      ...PREDICT_OPTIONS,
+      '--out',
+      out,
+      '--redis',
+      redis.url,
+    ]);
+    assert.equal(sub.status, 0, sub.stderr);
+    const before = await waitFor('two cases done', async () => {
+      const [c] = await queueStatus(target);
+      return c !== undefined && c.counts.done >= 2 ? c : undefined;
+    });
+    assert.ok(before.counts.done < 8, 'Redis goes down mid-cohort');
+    await redis.kill();
+    await sleep(1000);
+    await redis.start();
+
+    const done = await waitFor(
+      'the cohort to complete',
+      async (): Promise<CohortStatus | undefined> => {
+        const [c] = await queueStatus(target);
+        return c?.state === 'complete' ? c : undefined;
+      },
+      90_000,
+    );
+    assert.deepEqual(done.counts, { done: 8, skipped: 0, failed: 0, running: 0, waiting: 0, cancelled: 0 });
+    assert.equal(readdirSync(out).length, 16);
+    // The worker saw Redis go and carried on.
+    assert.match(worker.output(), /^redis: .*\(reconnecting\)$/m);
+    assert.match(worker.output(), /cohort in complete: 8 done, 0 failed/);
+  } finally {
+    await worker.stop();
+    await redis.stop();
+  }
+});
