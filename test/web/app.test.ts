@@ -1,0 +1,182 @@
+/**
+ * Issue 11: the browser app in headless Debian chromium, served cross-origin isolated by `stunet web`'s
+ * server. Given the example CT crop and the official T1 v1 checkpoint through its file inputs, it runs on
+ * ONNX Runtime Web (WASM) to the end; the label NIfTI it offers for download equals `stunet predict`'s on
+ * the same inputs voxel for voxel (a voxel may differ only where the CLI's top two probabilities tie
+ * within 1e-5, as in the parity tests), and so do the names and statistics JSON. The finished view shows
+ * the overlay in the label colours and the class list with names. Bad inputs show one message and offer
+ * no download.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { zipSync } from 'fflate';
+import { serializeModel } from '../../src/checkpoint/model-folder.js';
+import { cropNifti } from '../../src/io/nifti-crop.js';
+import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
+import { decodePng } from '../../src/io/png.js';
+import { defaultMeta } from '../../src/model/loaded-model.js';
+import { initWeightsHe } from '../../src/model/init.js';
+import { StuNet } from '../../src/model/stunet.js';
+import { labelColour } from '../../web/src/colours.js';
+import { runCli, tempDir } from '../cli/cli-helpers.js';
+import { fixturePath, tinyArchitecture } from '../helpers.js';
+import { download, openApp, runApp, type AppSession } from './browser.js';
+import { excusedTies } from './ties.js';
+
+const MODEL = [fixturePath('stunet-forward', 'T1.model'), fixturePath('stunet-forward', 'T1.model.pkl')];
+const dir = tempDir();
+const ctPath = join(dir, 'ct.nii.gz');
+let app: AppSession;
+
+before(async () => {
+  const ct = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
+  writeFileSync(ctPath, writeNifti(cropNifti(ct, [40, 30, 6], [48, 40, 16])));
+  app = await openApp();
+});
+
+after(async () => {
+  await app.close();
+});
+
+/** `stunet predict` on the same inputs, with the probabilities that decide ties. */
+function cliPredict(): { labels: NiftiImage; names: string; statistics: string; probabilities: string } {
+  const out = join(dir, 'cli');
+  const r = runCli([
+    'predict', '-i', ctPath, '-o', join(out, 'ct_seg.nii.gz'), '-m', MODEL[0] as string,
+    '--no-tta', '--statistics', '--save-probabilities',
+  ]); // prettier-ignore
+  assert.equal(r.status, 0, r.stderr);
+  return {
+    labels: readNifti(readFileSync(join(out, 'ct_seg.nii.gz'))),
+    names: readFileSync(join(out, 'ct_seg.json'), 'utf8'),
+    statistics: readFileSync(join(out, 'ct_seg_statistics.json'), 'utf8'),
+    probabilities: join(out, 'ct_seg_probabilities.npz'),
+  };
+}
+
+test('the app segments the CT crop on WASM exactly as `stunet predict` does', async () => {
+  const { page } = app;
+  assert.equal(
+    await page.evaluate(() => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated),
+    true,
+    'served cross-origin isolated',
+  );
+  assert.equal(
+    await runApp(page, { image: ctPath, model: MODEL }),
+    'done',
+    (await page.textContent('#error')) ?? '',
+  );
+  assert.match(
+    (await page.textContent('#runtime')) ?? '',
+    /ONNX Runtime Web on WASM \(2 threads|ONNX Runtime Web on WASM/,
+  );
+  assert.match((await page.textContent('#memory')) ?? '', /of wasm32's 4\.00 GiB/);
+  const web = readNifti(await download(page, '_seg.nii.gz'));
+  const cli = cliPredict();
+  assert.deepEqual(web.dims, cli.labels.dims);
+  assert.deepEqual(web.affine, cli.labels.affine);
+  assert.equal(web.datatype, cli.labels.datatype);
+  const differ: number[] = [];
+  web.data.forEach((v, i) => {
+    if (v !== cli.labels.data[i]) differ.push(i);
+  });
+  assert.deepEqual(excusedTies(differ, web, cli.labels, cli.probabilities, 1e-5), differ, 'only ties differ');
+  assert.ok(differ.length <= 5, `${differ.length} voxels differ`);
+  assert.equal(new TextDecoder().decode(await download(page, '_seg.json')), cli.names);
+  assert.equal(new TextDecoder().decode(await download(page, '_seg_statistics.json')), cli.statistics);
+});
+
+test('the finished view: overlay pixels in the label colours, the class list with names and volumes', async () => {
+  const { page } = app;
+  assert.equal(await page.getAttribute('body', 'data-state'), 'done', 'after the run above');
+  const names = (
+    JSON.parse(readFileSync(join(dir, 'cli', 'ct_seg.json'), 'utf8')) as { labels: Record<string, string> }
+  ).labels;
+  const labels = readNifti(readFileSync(join(dir, 'cli', 'ct_seg.nii.gz')));
+  const present = [...new Set(labels.data)].filter((l) => l > 0).sort((a, b) => a - b);
+  const rows: { label: number; name: string; ml: number }[] = [];
+  for (const tr of await page.locator('#classes tbody tr').all())
+    rows.push({
+      label: Number(await tr.getAttribute('data-label')),
+      name: (await tr.locator('.class-name').textContent()) ?? '',
+      ml: Number(await tr.locator('td:nth-child(3)').textContent()),
+    });
+  assert.deepEqual(
+    rows.map((r) => r.label),
+    present,
+  );
+  for (const r of rows) {
+    assert.equal(r.name, names[String(r.label)]);
+    assert.ok(r.ml > 0, `${r.name}: ${r.ml} mL`);
+  }
+  // opaque overlay, axial view: label pixels take the class colour exactly
+  await page.fill('#opacity', '1');
+  await page.dispatchEvent('#opacity', 'input');
+  await page.click('#view-controls button[data-view="axial"]');
+  await page.waitForTimeout(500);
+  const shot = decodePng(new Uint8Array(await page.locator('#viewer').screenshot()));
+  const counts = present.map((l) => {
+    const [r, g, b] = labelColour(l);
+    let n = 0;
+    for (let p = 0; p < shot.rgba.length; p += 4)
+      if (
+        Math.abs((shot.rgba[p] as number) - r) <= 2 &&
+        Math.abs((shot.rgba[p + 1] as number) - g) <= 2 &&
+        Math.abs((shot.rgba[p + 2] as number) - b) <= 2
+      )
+        n++;
+    return n;
+  });
+  assert.ok(counts.filter((n) => n >= 100).length >= 2, `pixels per class colour: ${counts.join(', ')}`);
+  // hiding a class removes its colour from the view
+  const biggest = present[counts.indexOf(Math.max(...counts))] as number;
+  await page.click(`#classes tr[data-label="${biggest}"] input`);
+  await page.waitForTimeout(500);
+  const hidden = decodePng(new Uint8Array(await page.locator('#viewer').screenshot()));
+  const [r, g, b] = labelColour(biggest);
+  let left = 0;
+  for (let p = 0; p < hidden.rgba.length; p += 4)
+    if (hidden.rgba[p] === r && hidden.rgba[p + 1] === g && hidden.rgba[p + 2] === b) left++;
+  assert.ok(left < 10, `${left} pixels of the hidden class remain`);
+});
+
+/** An STU-Net that takes two input channels, as our model folder zipped. */
+function twoChannelModelZip(): string {
+  const arch = tinyArchitecture(3, [4, 8], 2);
+  const files = serializeModel({ arch, weights: initWeightsHe(new StuNet(arch), 1), meta: defaultMeta() });
+  const weights = Buffer.concat(files.weights);
+  const path = join(dir, 'two-channels.zip');
+  writeFileSync(
+    path,
+    zipSync({
+      'two-channels/model.json': new TextEncoder().encode(files.modelJson),
+      'two-channels/weights.safetensors': weights,
+    }),
+  );
+  return path;
+}
+
+test('bad inputs: random bytes as the image, a model with two input channels → one message, no download', async () => {
+  const { page } = app;
+  mkdirSync(join(dir, 'bad'), { recursive: true });
+  const random = join(dir, 'bad', 'random.nii.gz');
+  writeFileSync(
+    random,
+    Uint8Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24),
+  );
+  const cases = [
+    { image: random, model: MODEL, message: /random\.nii\.gz/ },
+    { image: ctPath, model: [twoChannelModelZip()], message: /takes 2 input channels/ },
+  ];
+  for (const c of cases) {
+    assert.equal(await runApp(page, { image: c.image, model: c.model }), 'error');
+    const message = (await page.textContent('#error')) ?? '';
+    assert.match(message, c.message);
+    assert.equal(message.split('\n').length, 1, message);
+    assert.equal(await page.isVisible('#error'), true);
+    assert.equal(await page.locator('#downloads a').count(), 0, 'no download offered');
+    assert.equal(await page.isVisible('#results'), false);
+  }
+});
