@@ -176,24 +176,23 @@ export class DicomWebClient {
       body,
       signal: options.signal,
     };
-    const { response, read, done } = await exchange(this.fetchFn, ex, this.timeoutMs);
-    // 400 and 409 may carry a FailedSOPSequence: read it before giving up
-    if (response.status >= 400 && ![400, 409].includes(response.status))
-      throw await this.statusError(response, ex).finally(done);
-    const text = utf8(await read());
-    const json = storeResponseJson(text);
-    const result = storeResult(json, sent);
-    const what = `dicomweb: POST ${url}`;
-    if (response.status >= 400)
-      fail(
-        'BAD_INPUT',
-        `${what}: HTTP ${response.status}: the server refused the request; ${describeFailures(result, sent.length)}`,
-      );
-    if (json === undefined && text.trim() !== '')
-      fail('RUNTIME', `${what}: the answer is not DICOM JSON, so what was stored is unknown`);
-    if (result.failed.length > 0 && options.allowFailures !== true)
-      fail('BAD_INPUT', `${what}: ${describeFailures(result, sent.length)}`);
-    return result;
+    return exchange(this.fetchFn, ex, this.timeoutMs, async (response, read) => {
+      // 400 and 409 may carry a FailedSOPSequence: read it before giving up
+      if (response.status >= 400 && ![400, 409].includes(response.status))
+        throw await this.statusError(response, ex);
+      const text = utf8(await read());
+      const json = storeResponseJson(text);
+      const result = storeResult(json, sent);
+      const what = `dicomweb: POST ${url}`;
+      const failures = describeFailures(result, sent.length);
+      if (response.status >= 400)
+        fail('BAD_INPUT', `${what}: HTTP ${response.status}: the server refused the request; ${failures}`);
+      if (json === undefined && text.trim() !== '')
+        fail('RUNTIME', `${what}: the answer is not DICOM JSON, so what was stored is unknown`);
+      if (result.failed.length > 0 && options.allowFailures !== true)
+        fail('BAD_INPUT', `${what}: ${failures}`);
+      return result;
+    });
   }
 
   private async statusError(response: Response, ex: Exchange): Promise<Error> {
@@ -223,24 +222,18 @@ export class DicomWebClient {
       headers: { ...this.headers, Accept: 'application/dicom+json' },
       signal: query.signal,
     };
-    const { response, read, done } = await exchange(this.fetchFn, ex, this.timeoutMs);
-    if (response.status >= 400) throw await this.statusError(response, ex).finally(done);
-    if (response.status === 204) {
-      done();
-      return [];
-    }
-    const type = parseContentType(
-      response.headers.get('content-type') ?? 'application/octet-stream',
-      `dicomweb: GET ${shown}`,
-    );
-    if (type.mediaType !== 'application/dicom+json' && type.mediaType !== 'application/json') {
-      done();
-      fail(
-        'RUNTIME',
-        `dicomweb: GET ${shown}: expected application/dicom+json, got ${type.mediaType} (is ${this.url} a DICOMweb service root?)`,
-      );
-    }
-    return dicomJsonArray(utf8(await read()), `dicomweb: GET ${shown}`);
+    const what = `dicomweb: GET ${shown}`;
+    return exchange(this.fetchFn, ex, this.timeoutMs, async (response, read) => {
+      if (response.status >= 400) throw await this.statusError(response, ex);
+      if (response.status === 204) return [];
+      const type = parseContentType(response.headers.get('content-type') ?? 'application/octet-stream', what);
+      if (type.mediaType !== 'application/dicom+json' && type.mediaType !== 'application/json')
+        fail(
+          'RUNTIME',
+          `${what}: expected application/dicom+json, got ${type.mediaType} (is ${this.url} a DICOMweb service root?)`,
+        );
+      return dicomJsonArray(utf8(await read()), what);
+    });
   }
 
   private async wado(path: string, options: RetrieveOptions): Promise<DicomFile[]> {
@@ -251,23 +244,22 @@ export class DicomWebClient {
       headers: { ...this.headers, Accept: WADO_ACCEPT },
       signal: options.signal,
     };
-    const { response, read, done } = await exchange(this.fetchFn, ex, this.timeoutMs);
-    if (response.status >= 400) throw await this.statusError(response, ex).finally(done);
     const what = `dicomweb: GET ${url}`;
-    const contentType = response.headers.get('content-type') ?? '';
-    const type = contentType === '' ? undefined : parseContentType(contentType, what);
-    const partType = type?.params.get('type')?.toLowerCase();
-    if (
-      type?.mediaType !== 'multipart/related' ||
-      (partType !== undefined && partType !== 'application/dicom')
-    ) {
-      done();
-      fail(
-        'RUNTIME',
-        `${what}: expected multipart/related DICOM instances, got "${contentType || 'no Content-Type'}" (is ${this.url} a DICOMweb service root?)`,
-      );
-    }
-    const parts = decodeMultipart(await read(options), contentType, what);
+    const parts = await exchange(this.fetchFn, ex, this.timeoutMs, async (response, read) => {
+      if (response.status >= 400) throw await this.statusError(response, ex);
+      const contentType = response.headers.get('content-type') ?? '';
+      const type = contentType === '' ? undefined : parseContentType(contentType, what);
+      const partType = type?.params.get('type')?.toLowerCase();
+      if (
+        type?.mediaType !== 'multipart/related' ||
+        (partType !== undefined && partType !== 'application/dicom')
+      )
+        fail(
+          'RUNTIME',
+          `${what}: expected multipart/related DICOM instances, got "${contentType || 'no Content-Type'}" (is ${this.url} a DICOMweb service root?)`,
+        );
+      return decodeMultipart(await read(options), contentType, what);
+    });
     return parts.map((part, i) => {
       const t = part.headers.get('content-type');
       if (t !== undefined && parseContentType(t, what).mediaType !== 'application/dicom')

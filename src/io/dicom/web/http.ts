@@ -146,15 +146,19 @@ export async function statusError(
   return new StunetError(s >= 500 ? 'RUNTIME' : 'BAD_INPUT', `${what} ${response.statusText}${body}`.trim());
 }
 
+/** Reads the body of the response being handled (feeding the watchdog; `maxBytes`, `onProgress`). */
+export type ReadBody = (o?: BodyOptions) => Promise<Uint8Array>;
+
 /**
- * Runs one exchange: the response (any status) and a reader of its body that keeps the watchdog fed.
- * Always call `done` (the reader does it when it finishes).
+ * Runs one exchange: sends the request, then lets `use` handle the response (any status) with a reader of
+ * its body. The watchdog runs until `use` returns; a body `use` did not read is cancelled.
  */
-export async function exchange(
+export async function exchange<T>(
   fetchFn: DicomWebFetch,
   ex: Exchange,
   timeoutMs: number,
-): Promise<{ response: Response; read: (o?: BodyOptions) => Promise<Uint8Array>; done: () => void }> {
+  use: (response: Response, read: ReadBody) => Promise<T>,
+): Promise<T> {
   const dog = new Watchdog(timeoutMs, ex.signal);
   let response: Response;
   try {
@@ -166,22 +170,19 @@ export async function exchange(
     throw transportError(e, ex, dog, timeoutMs);
   }
   dog.arm();
-  const read = async (o: BodyOptions = {}): Promise<Uint8Array> => {
+  const read: ReadBody = async (o = {}) => {
     try {
       return await readBody(response, dog, ex, o);
     } catch (e) {
       throw transportError(e, ex, dog, timeoutMs);
-    } finally {
-      dog.stop();
     }
   };
-  return {
-    response,
-    read,
-    done: () => {
-      dog.stop();
-    },
-  };
+  try {
+    return await use(response, read);
+  } finally {
+    dog.stop();
+    if (!response.bodyUsed) response.body?.cancel().catch(() => undefined);
+  }
 }
 
 async function readBody(
