@@ -17,6 +17,7 @@ import { registerPlan } from './plan.js';
 import { registerPostprocess } from './postprocess.js';
 import { registerPreprocess } from './preprocess.js';
 import { registerQueue } from './queue.js';
+import { registerWeb } from './web.js';
 import { registerRunNetwork } from './run-network.js';
 import { registerTrain } from './train.js';
 import { registerTrainSteps } from './train-steps.js';
@@ -53,6 +54,7 @@ registerEnsemble(program);
 registerPostprocess(program);
 registerDoctor(program);
 registerQueue(program);
+registerWeb(program);
 
 // Commander reports a missing required option before an unknown one, so a typo such as `--inptu` read
 // "required option '-i' not specified". Unknown options are named first, with the closest known one.
