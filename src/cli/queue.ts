@@ -251,7 +251,10 @@ export function registerQueue(program: Command): void {
   )
     .requiredOption('--out <dir>', 'output folder (<case>.nii.gz …), on a path every worker sees')
     .option('--name <cohort>', "the cohort's name (default: the folder or list file's)")
-    .option('--priority <n>', 'BullMQ priority: 1 runs first (default: after prioritized cohorts)')
+    .option(
+      '--priority <n>',
+      '1 runs first, 2097152 last (default 1000); same priority: in the order submitted',
+    )
     .option('--attempts <n>', 'tries per case on transient errors (bad input fails at once)', '3')
     .option('--backoff <seconds>', 'wait before the first retry, doubling each time', '10')
     .option('--overwrite', 'compute cases even when their complete outputs exist')

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
-import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import type { CohortStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
   labelBytes,
@@ -18,6 +18,7 @@ import {
   startWorker,
   waitFor,
   writePhantoms,
+  cohortComplete,
 } from './queue-helpers.js';
 
 test('a 12-case cohort on 2 worker processes equals a single-process stunet predict', async () => {
@@ -63,10 +64,7 @@ test('a 12-case cohort on 2 worker processes equals a single-process stunet pred
     assert.equal(sub.status, 0, sub.stderr);
     assert.match(sub.stdout, /cohort twelve \(cohort-twelve-[0-9a-z]+-[0-9a-f]{6}\): 12 cases queued/);
 
-    const done = await waitFor('the cohort to complete', async (): Promise<CohortStatus | undefined> => {
-      const [c] = await queueStatus(target, 'twelve');
-      return c?.state === 'complete' ? c : undefined;
-    });
+    const done = await cohortComplete(target, 'twelve', () => workers.map((w) => w.output()).join('\n'));
     assert.deepEqual(done.counts, { done: 12, skipped: 0, failed: 0, running: 0, waiting: 0, cancelled: 0 });
     assert.equal(done.etaSeconds, 0);
     const names = done.cases.map((c) => c.case);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
-import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import type { CohortStatus } from '../../src/node/queue/status.js';
 import type { SubmitResult } from '../../src/node/queue/submit.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
@@ -17,8 +17,8 @@ import {
   sleep,
   startRedis,
   startWorker,
-  waitFor,
   writePhantoms,
+  cohortComplete,
 } from './queue-helpers.js';
 
 test('a corrupt case fails permanently with its error, the others complete; resubmitting does no work', async () => {
@@ -52,11 +52,7 @@ test('a corrupt case fails permanently with its error, the others complete; resu
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.split('\n').filter((l) => l.startsWith('{'))[0] ?? '') as SubmitResult;
   };
-  const complete = (id: string) =>
-    waitFor(`cohort ${id} to complete`, async (): Promise<CohortStatus | undefined> => {
-      const [c] = await queueStatus(target, id);
-      return c?.state === 'complete' ? c : undefined;
-    });
+  const complete = (id: string): Promise<CohortStatus> => cohortComplete(target, id, () => worker.output());
   try {
     const first = submit();
     assert.deepEqual([first.cases, first.added], [4, 4]);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { generatePhantom, phantomNifti } from '../../src/demo/phantom.js';
 import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
-import { checkRedis, parseRedisUrl } from '../../src/node/queue/redis.js';
+import { checkRedis, parseRedisUrl, type RedisTarget } from '../../src/node/queue/redis.js';
+import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
 import { ROOT, tempDir, type CliResult } from '../cli/cli-helpers.js';
 import { fixturePath } from '../helpers.js';
 
@@ -30,14 +31,35 @@ export async function waitFor<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 60_000,
+  /** What to show when it times out (a worker's output). */
+  detail?: () => string,
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      assert.fail(`timed out waiting for ${what}${detail === undefined ? '' : `: ${detail()}`}`);
     await sleep(200);
   }
+}
+
+/** Waits until the cohort (the first one, or `select`) has nothing left to run; times out showing `detail`. */
+export function cohortComplete(
+  target: RedisTarget,
+  select?: string,
+  detail?: () => string,
+  timeoutMs = 90_000,
+): Promise<CohortStatus> {
+  return waitFor(
+    `cohort ${select ?? ''} to complete`,
+    async () => {
+      const [c] = await queueStatus(target, select);
+      return c?.state === 'complete' ? c : undefined;
+    },
+    timeoutMs,
+    () => JSON.stringify(detail === undefined ? '' : detail()),
+  );
 }
 
 async function freePort(): Promise<number> {

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
-import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import { queueStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
   MODEL,
@@ -17,6 +17,7 @@ import {
   startWorker,
   waitFor,
   writePhantoms,
+  cohortComplete,
 } from './queue-helpers.js';
 
 test('Redis SIGKILLed and restarted with AOF mid-cohort: the cohort completes', async () => {
@@ -48,24 +49,23 @@ test('Redis SIGKILLed and restarted with AOF mid-cohort: the cohort completes', 
       const [c] = await queueStatus(target);
       return c !== undefined && c.counts.done >= 2 ? c : undefined;
     });
-    assert.ok(before.counts.done < 8, 'Redis goes down mid-cohort');
+    assert.ok(before.counts.done < 8, `Redis goes down mid-cohort: ${JSON.stringify(before.counts)}`);
     await redis.kill();
-    await sleep(1000);
+    // Down longer than the workers' first reconnection delay (1 s), so that they see it fail.
+    await sleep(2000);
     await redis.start();
 
-    const done = await waitFor(
-      'the cohort to complete',
-      async (): Promise<CohortStatus | undefined> => {
-        const [c] = await queueStatus(target);
-        return c?.state === 'complete' ? c : undefined;
-      },
-      90_000,
+    const done = await cohortComplete(target, undefined, () => worker.output());
+    const log = worker.output();
+    assert.deepEqual(
+      done.counts,
+      { done: 8, skipped: 0, failed: 0, running: 0, waiting: 0, cancelled: 0 },
+      log,
     );
-    assert.deepEqual(done.counts, { done: 8, skipped: 0, failed: 0, running: 0, waiting: 0, cancelled: 0 });
-    assert.equal(readdirSync(out).length, 16);
+    assert.equal(readdirSync(out).length, 16, readdirSync(out).join(', '));
     // The worker saw Redis go and carried on.
-    assert.match(worker.output(), /^redis: .*\(reconnecting\)$/m);
-    assert.match(worker.output(), /cohort in complete: 8 done, 0 failed/);
+    assert.match(log, /^redis: .*\(reconnecting\)$/m);
+    assert.match(log, /cohort in complete: 8 done, 0 failed/);
   } finally {
     await worker.stop();
     await redis.stop();

@@ -7,9 +7,17 @@ import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
-import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import { queueStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
-import { MODEL, PREDICT_OPTIONS, startRedis, startWorker, waitFor, writePhantoms } from './queue-helpers.js';
+import {
+  MODEL,
+  PREDICT_OPTIONS,
+  startRedis,
+  startWorker,
+  waitFor,
+  writePhantoms,
+  cohortComplete,
+} from './queue-helpers.js';
 
 test('a model the worker cannot load: the case is tried again after a backoff and completes', async () => {
   const redis = await startRedis();
@@ -49,10 +57,7 @@ test('a model the worker cannot load: the case is tried again after a backoff an
     assert.equal(waiting?.cases[0]?.state, 'retrying');
     assert.match(waiting.cases[0].error ?? '', /cannot load/);
     renameSync(`${models}-away`, models);
-    const done = await waitFor('the case to complete', async (): Promise<CohortStatus | undefined> => {
-      const [c] = await queueStatus(target);
-      return c?.state === 'complete' ? c : undefined;
-    });
+    const done = await cohortComplete(target, undefined, () => worker.output());
     assert.deepEqual([done.counts.done, done.counts.failed, done.cases[0]?.attempts], [1, 0, 2]);
   } finally {
     await worker.stop();

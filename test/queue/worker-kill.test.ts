@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
-import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
+import { queueStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
   labelBytes,
@@ -20,6 +20,7 @@ import {
   startWorker,
   waitFor,
   writePhantoms,
+  cohortComplete,
 } from './queue-helpers.js';
 
 /**
@@ -69,10 +70,7 @@ test('a worker SIGKILLed mid-case: the other worker completes the case once, no 
     assert.equal(existsSync(join(out, `${victim.case}.nii.gz`)), false);
 
     const nameB = `${hostname()}:${b.proc.pid ?? ''}`;
-    const done = await waitFor('the cohort to complete', async (): Promise<CohortStatus | undefined> => {
-      const [c] = await queueStatus(target);
-      return c?.state === 'complete' ? c : undefined;
-    });
+    const done = await cohortComplete(target, undefined, () => `A:\n${a.output()}\nB:\n${b.output()}`);
     assert.deepEqual(done.counts, { done: 4, skipped: 0, failed: 0, running: 0, waiting: 0, cancelled: 0 });
     const again = done.cases.find((c) => c.id === victim.id);
     assert.equal(again?.worker, nameB);

@@ -4,7 +4,7 @@
  * not running is one clear error within seconds — not a client that retries forever. After that check
  * the connections reconnect on their own (a worker outlives a Redis restart).
  */
-import { Queue, type RedisOptions } from 'bullmq';
+import { RedisConnection, type RedisOptions } from 'bullmq';
 import { fail } from '../../util/errors.js';
 
 export interface RedisTarget {
@@ -52,15 +52,17 @@ export function parseRedisUrl(text: string): RedisTarget {
  * error naming the URL and the reason when Redis cannot be reached or refuses (authentication).
  */
 export async function checkRedis(target: RedisTarget, timeoutMs = REDIS_CHECK_TIMEOUT_MS): Promise<void> {
-  const probe = new Queue('stunet-check', {
-    connection: {
+  // A bare connection (no queue: nothing is written to Redis), one attempt, no offline queue.
+  const probe = new RedisConnection(
+    {
       ...target.options,
       retryStrategy: () => null,
       connectTimeout: timeoutMs,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
     },
-  });
+    { shared: false, blocking: false },
+  );
   let lastError: unknown = null;
   probe.on('error', (e) => {
     lastError = e;
@@ -73,7 +75,7 @@ export async function checkRedis(target: RedisTarget, timeoutMs = REDIS_CHECK_TI
       }, timeoutMs);
     });
     const ping = async (): Promise<void> => {
-      const client = await probe.waitUntilReady();
+      const client = await probe.client;
       await client.info(); // a round trip (authentication included)
     };
     await Promise.race([ping(), timeout]);

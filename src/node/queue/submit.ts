@@ -33,7 +33,7 @@ export interface CohortSubmission {
   readonly options: CaseOptions;
   readonly postprocessJson?: string;
   readonly skipExisting: boolean;
-  /** BullMQ priority: 1 is the highest; none = after every prioritized case. */
+  /** BullMQ priority: 1 runs first (default DEFAULT_PRIORITY). */
   readonly priority?: number;
   /** Tries per case (transient errors), with exponential backoff from backoffMs. */
   readonly attempts: number;
@@ -55,6 +55,11 @@ export interface SubmitResult {
 
 /** BullMQ's largest priority. */
 export const MAX_PRIORITY = 2 ** 21;
+/**
+ * Every case gets a priority: BullMQ takes jobs without one before any prioritized job, so a default of
+ * none would make `--priority` a way to run later only. 1000 leaves room on both sides.
+ */
+export const DEFAULT_PRIORITY = 1000;
 
 /** `cohort-<name>-<time>-<random>`: unique per submission (ids may not hold ':'). */
 function cohortId(name: string): string {
@@ -68,7 +73,7 @@ function caseJobOptions(s: CohortSubmission, jobId: string): JobsOptions {
     jobId,
     attempts: s.attempts,
     backoff: { type: 'exponential', delay: s.backoffMs },
-    ...(s.priority === undefined ? {} : { priority: s.priority }),
+    priority: s.priority ?? DEFAULT_PRIORITY,
     ignoreDependencyOnFailure: true,
     removeOnComplete: false,
     removeOnFail: false,
