@@ -115,7 +115,12 @@ export async function caseStatus(cases: Queue, id: string): Promise<CaseStatus> 
  * ETA from the cases this cohort ran itself (started after it was submitted): the rate of finished cases
  * over the time since the first of them started, applied to the cases left.
  */
-function eta(cases: readonly CaseStatus[], submittedMs: number, left: number, now: number): number | null {
+export function cohortEta(
+  cases: readonly CaseStatus[],
+  submittedMs: number,
+  left: number,
+  now: number,
+): number | null {
   if (left === 0) return 0;
   const ran = cases.filter(
     (c) => (c.state === 'done' || c.state === 'failed') && (c.startedAt ?? 0) >= submittedMs,
@@ -163,7 +168,7 @@ export async function queueStatus(target: RedisTarget, select?: string): Promise
           state,
           total: list.length,
           counts,
-          etaSeconds: eta(list, Date.parse(d.submitted), left, now),
+          etaSeconds: cohortEta(list, Date.parse(d.submitted), left, now),
           cases: list,
         };
       }),
