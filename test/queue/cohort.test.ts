@@ -10,15 +10,16 @@ import { parseRedisUrl } from '../../src/node/queue/redis.js';
 import type { CohortStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
+  cohortComplete,
   labelBytes,
   MODEL,
   PREDICT_OPTIONS,
   runCliAsync,
   startRedis,
   startWorker,
-  waitFor,
+  submitCli,
+  workersStarted,
   writePhantoms,
-  cohortComplete,
 } from './queue-helpers.js';
 
 test('a 12-case cohort on 2 worker processes equals a single-process stunet predict', async () => {
@@ -43,25 +44,9 @@ test('a 12-case cohort on 2 worker processes equals a single-process stunet pred
     '1',
   ]);
   try {
-    await waitFor('both workers to start', () =>
-      workers.every((w) => w.output().includes(' thread(s) each')) ? true : undefined,
-    );
+    await workersStarted(...workers);
     const out = join(dir, 'queue');
-    const sub = runCli([
-      'queue',
-      'submit',
-      inDir,
-      '-m',
-      MODEL,
-      ...PREDICT_OPTIONS,
-      '--out',
-      out,
-      '--redis',
-      redis.url,
-      '--name',
-      'twelve',
-    ]);
-    assert.equal(sub.status, 0, sub.stderr);
+    const sub = submitCli(redis.url, inDir, out, ['--name', 'twelve']);
     assert.match(sub.stdout, /cohort twelve \(cohort-twelve-[0-9a-z]+-[0-9a-f]{6}\): 12 cases queued/);
 
     const done = await cohortComplete(target, 'twelve', () => workers.map((w) => w.output()).join('\n'));

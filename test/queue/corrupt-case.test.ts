@@ -11,15 +11,7 @@ import { parseRedisUrl } from '../../src/node/queue/redis.js';
 import type { CohortStatus } from '../../src/node/queue/status.js';
 import type { SubmitResult } from '../../src/node/queue/submit.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
-import {
-  MODEL,
-  PREDICT_OPTIONS,
-  sleep,
-  startRedis,
-  startWorker,
-  writePhantoms,
-  cohortComplete,
-} from './queue-helpers.js';
+import { cohortComplete, sleep, startRedis, startWorker, submitCli, writePhantoms } from './queue-helpers.js';
 
 test('a corrupt case fails permanently with its error, the others complete; resubmitting does no work', async () => {
   const redis = await startRedis();
@@ -32,24 +24,7 @@ test('a corrupt case fails permanently with its error, the others complete; resu
   writeFileSync(bad, good.subarray(0, 300)); // truncated
   const worker = startWorker(redis.url);
   const submit = (): SubmitResult => {
-    const r = runCli([
-      'queue',
-      'submit',
-      inDir,
-      '-m',
-      MODEL,
-      ...PREDICT_OPTIONS,
-      '--out',
-      out,
-      '--redis',
-      redis.url,
-      '--name',
-      'mixed',
-      '--backoff',
-      '1',
-      '--json',
-    ]);
-    assert.equal(r.status, 0, r.stderr);
+    const r = submitCli(redis.url, inDir, out, ['--name', 'mixed', '--backoff', '1', '--json']);
     return JSON.parse(r.stdout.split('\n').filter((l) => l.startsWith('{'))[0] ?? '') as SubmitResult;
   };
   const complete = (id: string): Promise<CohortStatus> => cohortComplete(target, id, () => worker.output());

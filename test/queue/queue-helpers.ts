@@ -12,7 +12,7 @@ import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
 import { checkRedis, parseRedisUrl, type RedisTarget } from '../../src/node/queue/redis.js';
 import { queueStatus, type CohortStatus } from '../../src/node/queue/status.js';
-import { ROOT, tempDir, type CliResult } from '../cli/cli-helpers.js';
+import { ROOT, runCli, tempDir, type CliResult } from '../cli/cli-helpers.js';
 import { fixturePath } from '../helpers.js';
 
 /** The small v1 checkpoint of the fixtures (a 32×32×16 phantom crop: about a second on one thread). */
@@ -183,6 +183,27 @@ export function runCliAsync(args: readonly string[]): Promise<CliResult> {
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** `stunet queue submit <input> -m <model> --no-tta --out <out> --redis <url> …extra`; fails unless it exits 0. */
+export function submitCli(
+  redisUrl: string,
+  input: string,
+  out: string,
+  extra: readonly string[] = [],
+  model = MODEL,
+): CliResult {
+  const args = ['queue', 'submit', input, '-m', model, ...PREDICT_OPTIONS, '--out', out, '--redis', redisUrl];
+  const r = runCli([...args, ...extra]);
+  assert.equal(r.status, 0, r.stderr);
+  return r;
+}
+
+/** Waits until every worker has printed its first line (connected, taking cases). */
+export function workersStarted(...workers: readonly WorkerProcess[]): Promise<boolean> {
+  return waitFor('the workers to start', () =>
+    workers.every((w) => w.output().includes(' thread(s) each')) ? true : undefined,
+  );
 }
 
 export interface WorkerProcess {

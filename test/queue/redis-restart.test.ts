@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
 import { queueStatus } from '../../src/node/queue/status.js';
-import { runCli, tempDir } from '../cli/cli-helpers.js';
+import { tempDir } from '../cli/cli-helpers.js';
 import {
-  MODEL,
-  PREDICT_OPTIONS,
+  cohortComplete,
   sleep,
   startRedis,
   startWorker,
+  submitCli,
   waitFor,
+  workersStarted,
   writePhantoms,
-  cohortComplete,
 } from './queue-helpers.js';
 
 test('Redis SIGKILLed and restarted with AOF mid-cohort: the cohort completes', async () => {
@@ -29,22 +29,8 @@ test('Redis SIGKILLed and restarted with AOF mid-cohort: the cohort completes', 
   writePhantoms(inDir, 8);
   const worker = startWorker(redis.url);
   try {
-    await waitFor('the worker to start', () =>
-      worker.output().includes(' thread(s) each') ? true : undefined,
-    );
-    const sub = runCli([
-      'queue',
-      'submit',
-      inDir,
-      '-m',
-      MODEL,
-      ...PREDICT_OPTIONS,
-      '--out',
-      out,
-      '--redis',
-      redis.url,
-    ]);
-    assert.equal(sub.status, 0, sub.stderr);
+    await workersStarted(worker);
+    submitCli(redis.url, inDir, out);
     const before = await waitFor('two cases done', async () => {
       const [c] = await queueStatus(target);
       return c !== undefined && c.counts.done >= 2 ? c : undefined;

@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseRedisUrl } from '../../src/node/queue/redis.js';
 import { queueStatus } from '../../src/node/queue/status.js';
-import { runCli, tempDir } from '../cli/cli-helpers.js';
+import { tempDir } from '../cli/cli-helpers.js';
 import {
+  cohortComplete,
   MODEL,
-  PREDICT_OPTIONS,
   startRedis,
   startWorker,
+  submitCli,
   waitFor,
   writePhantoms,
-  cohortComplete,
 } from './queue-helpers.js';
 
 test('a model the worker cannot load: the case is tried again after a backoff and completes', async () => {
@@ -28,21 +28,7 @@ test('a model the worker cannot load: the case is tried again after a backoff an
   for (const ext of ['', '.pkl']) copyFileSync(`${MODEL}${ext}`, join(models, `T1.model${ext}`));
   writePhantoms(join(dir, 'in'), 1);
   const out = join(dir, 'out');
-  const sub = runCli([
-    'queue',
-    'submit',
-    join(dir, 'in'),
-    '-m',
-    join(models, 'T1.model'),
-    ...PREDICT_OPTIONS,
-    '--out',
-    out,
-    '--redis',
-    redis.url,
-    '--backoff',
-    '4',
-  ]);
-  assert.equal(sub.status, 0, sub.stderr);
+  submitCli(redis.url, join(dir, 'in'), out, ['--backoff', '4'], join(models, 'T1.model'));
   renameSync(models, `${models}-away`);
   const worker = startWorker(redis.url);
   try {

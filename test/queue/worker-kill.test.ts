@@ -12,15 +12,17 @@ import { parseRedisUrl } from '../../src/node/queue/redis.js';
 import { queueStatus } from '../../src/node/queue/status.js';
 import { runCli, tempDir } from '../cli/cli-helpers.js';
 import {
+  cohortComplete,
   labelBytes,
   MODEL,
   PREDICT_OPTIONS,
   sleep,
   startRedis,
   startWorker,
+  submitCli,
   waitFor,
+  workersStarted,
   writePhantoms,
-  cohortComplete,
 } from './queue-helpers.js';
 
 /**
@@ -39,22 +41,8 @@ test('a worker SIGKILLed mid-case: the other worker completes the case once, no 
   const a = startWorker(redis.url, QUICK_STALLS);
   const b = startWorker(redis.url, QUICK_STALLS);
   try {
-    await waitFor('both workers to start', () =>
-      [a, b].every((w) => w.output().includes(' thread(s) each')) ? true : undefined,
-    );
-    const sub = runCli([
-      'queue',
-      'submit',
-      inDir,
-      '-m',
-      MODEL,
-      ...PREDICT_OPTIONS,
-      '--out',
-      out,
-      '--redis',
-      redis.url,
-    ]);
-    assert.equal(sub.status, 0, sub.stderr);
+    await workersStarted(a, b);
+    submitCli(redis.url, inDir, out);
     const nameA = `${hostname()}:${a.proc.pid ?? ''}`;
     const victim = await waitFor('a case running on worker A', async () => {
       const [c] = await queueStatus(target);
