@@ -12,7 +12,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { zipSync } from 'fflate';
+import { createHash } from 'node:crypto';
 import { serializeModel } from '../../src/checkpoint/model-folder.js';
+import { loadModelFromStore } from '../../src/jobs/model-files.js';
+import { MemoryStore } from '../../src/jobs/store.js';
 import { cropNifti } from '../../src/io/nifti-crop.js';
 import { readNifti, writeNifti, type NiftiImage } from '../../src/io/nifti.js';
 import { decodePng } from '../../src/io/png.js';
@@ -29,6 +32,8 @@ const MODEL = [fixturePath('stunet-forward', 'T1.model'), fixturePath('stunet-fo
 const dir = tempDir();
 const ctPath = join(dir, 'ct.nii.gz');
 let app: AppSession;
+/** The label map the app offered in the first test. */
+let webLabels: Float32Array | null = null;
 
 before(async () => {
   const ct = readNifti(readFileSync(fixturePath('nifti', 'example_ct_sm.nii.gz')));
@@ -74,6 +79,7 @@ test('the app segments the CT crop on WASM exactly as `stunet predict` does', as
   );
   assert.match((await page.textContent('#memory')) ?? '', /of wasm32's 4\.00 GiB/);
   const web = readNifti(await download(page, '_seg.nii.gz'));
+  webLabels = web.data;
   const cli = cliPredict();
   assert.deepEqual(web.dims, cli.labels.dims);
   assert.deepEqual(web.affine, cli.labels.affine);
@@ -88,7 +94,17 @@ test('the app segments the CT crop on WASM exactly as `stunet predict` does', as
   assert.equal(new TextDecoder().decode(await download(page, '_seg_statistics.json')), cli.statistics);
 });
 
-test('the finished view: overlay pixels in the label colours, the class list with names and volumes', async () => {
+/** The pixels (indices) of a screenshot in the colour of `label` (±2 per channel). */
+function pixelsOf(shot: { rgba: Uint8Array }, label: number): number[] {
+  const [r, g, b] = labelColour(label);
+  const out: number[] = [];
+  const near = (p: number, v: number): boolean => Math.abs((shot.rgba[p] as number) - v) <= 2;
+  for (let p = 0; p < shot.rgba.length; p += 4)
+    if (near(p, r) && near(p + 1, g) && near(p + 2, b)) out.push(p / 4);
+  return out;
+}
+
+test('the finished view: overlay pixels in the label colours, the class list with names and volumes, the name under the cursor', async () => {
   const { page } = app;
   assert.equal(await page.getAttribute('body', 'data-state'), 'done', 'after the run above');
   const names = (
@@ -117,28 +133,22 @@ test('the finished view: overlay pixels in the label colours, the class list wit
   await page.click('#view-controls button[data-view="axial"]');
   await page.waitForTimeout(500);
   const shot = decodePng(new Uint8Array(await page.locator('#viewer').screenshot()));
-  const counts = present.map((l) => {
-    const [r, g, b] = labelColour(l);
-    let n = 0;
-    for (let p = 0; p < shot.rgba.length; p += 4)
-      if (
-        Math.abs((shot.rgba[p] as number) - r) <= 2 &&
-        Math.abs((shot.rgba[p + 1] as number) - g) <= 2 &&
-        Math.abs((shot.rgba[p + 2] as number) - b) <= 2
-      )
-        n++;
-    return n;
-  });
+  const counts = present.map((l) => pixelsOf(shot, l).length);
   assert.ok(counts.filter((n) => n >= 100).length >= 2, `pixels per class colour: ${counts.join(', ')}`);
-  // hiding a class removes its colour from the view
+  // the name under the cursor: a click inside a class's colour moves the cursor there
   const biggest = present[counts.indexOf(Math.max(...counts))] as number;
+  const inside = new Set(pixelsOf(shot, biggest));
+  const w = shot.width;
+  const at = [...inside].find((p) => [-3, 3, -3 * w, 3 * w].every((d) => inside.has(p + d))) ?? -1;
+  const box = await page.locator('#viewer').boundingBox();
+  assert.ok(box !== null && at >= 0);
+  await page.mouse.click(box.x + (at % w) + 0.5, box.y + Math.floor(at / w) + 0.5);
+  await page.waitForSelector(`#hover:text-is("${names[String(biggest)] ?? ''}")`, { timeout: 5000 });
+  // hiding a class removes its colour from the view
   await page.click(`#classes tr[data-label="${biggest}"] input`);
   await page.waitForTimeout(500);
   const hidden = decodePng(new Uint8Array(await page.locator('#viewer').screenshot()));
-  const [r, g, b] = labelColour(biggest);
-  let left = 0;
-  for (let p = 0; p < hidden.rgba.length; p += 4)
-    if (hidden.rgba[p] === r && hidden.rgba[p + 1] === g && hidden.rgba[p + 2] === b) left++;
+  const left = pixelsOf(hidden, biggest).length;
   assert.ok(left < 10, `${left} pixels of the hidden class remain`);
 });
 
@@ -179,4 +189,44 @@ test('bad inputs: random bytes as the image, a model with two input channels →
     assert.equal(await page.locator('#downloads a').count(), 0, 'no download offered');
     assert.equal(await page.isVisible('#results'), false);
   }
+});
+
+/** sha256 of T1 converted to our model folder's weights.safetensors (what the cache lists). */
+function t1WeightsSha256(): string {
+  const store = new MemoryStore(
+    MODEL.map((p) => [`m/${p.split('/').pop() ?? ''}`, readFileSync(p)] as const),
+  );
+  const files = serializeModel(loadModelFromStore(store, 'm/T1.model'));
+  return createHash('sha256').update(Buffer.concat(files.weights)).digest('hex');
+}
+
+test('a kept model is listed with its sha256 and runs without its files; cancel stops a run at once', async () => {
+  const { page } = app;
+  await page.reload();
+  await page.setChecked('#keep', true);
+  assert.equal(await runApp(page, { image: ctPath, model: MODEL }), 'done');
+  const sha256 = t1WeightsSha256();
+  await page.waitForSelector(`#cached-list li:has-text("${sha256}")`);
+  await page.reload(); // no model file given now: the kept one
+  await page.selectOption('#cached', sha256.slice(0, 16));
+  assert.equal(
+    await runApp(page, { image: ctPath, model: [] }),
+    'done',
+    (await page.textContent('#error')) ?? '',
+  );
+  const again = readNifti(await download(page, '_seg.nii.gz'));
+  assert.ok(webLabels !== null && again.data.every((v, i) => v === webLabels?.[i]), 'the same labels');
+  await page.click('#remove-cached');
+  await page.waitForSelector('#cached-list li', { state: 'detached' });
+
+  await page.setChecked('#tta', true); // 8 passes a tile: long enough to cancel
+  await page.setInputFiles('#model', MODEL);
+  await page.click('#run');
+  await page.waitForSelector('#eta:has-text("tiles")');
+  await page.click('#cancel');
+  assert.equal(await page.getAttribute('body', 'data-state'), 'cancelled');
+  assert.equal(await page.textContent('#status'), 'cancelled');
+  await page.waitForTimeout(1500); // a worker still running would post its result now
+  assert.equal(await page.getAttribute('body', 'data-state'), 'cancelled');
+  assert.equal(await page.locator('#downloads a').count(), 0);
 });

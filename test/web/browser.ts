@@ -76,7 +76,7 @@ export interface RunOptions {
 /** Gives the page an image and a model, runs it and waits for the end: 'done' or 'error'. */
 export async function runApp(page: Page, o: RunOptions): Promise<'done' | 'error'> {
   await page.setInputFiles('#image', o.image);
-  await page.setInputFiles('#model', [...o.model]);
+  if (o.model.length > 0) await page.setInputFiles('#model', [...o.model]);
   await page.selectOption('#backend', o.backend ?? 'wasm');
   await page.setChecked('#tta', o.tta ?? false);
   await page.click('#run');
