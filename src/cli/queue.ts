@@ -105,7 +105,8 @@ async function submitAction(input: string, o: SubmitCliOptions, cmd: Command): P
   checkWritable(nodeStore, out);
   await checkRedis(target);
   const name = o.name ?? basename(resolve(input)).replace(/\.(txt|nii(\.gz)?|hdr)$/i, '');
-  console.log(`cohort ${name}: ${cases.length} cases; hashing their inputs and the model (job ids)`);
+  if (o.json !== true)
+    console.log(`cohort ${name}: ${cases.length} cases; hashing their inputs and the model (job ids)`);
   const r = await submitCohort(target, {
     name,
     out,
@@ -226,13 +227,12 @@ async function changeAction(
   }
 }
 
-const withRedis = (cmd: Command): Command =>
-  cmd
-    .option(
-      '--redis <url>',
-      'Redis: redis://[:password@]host:6379[/db], rediss:// for TLS (default $STUNET_REDIS)',
-    )
-    .option('--json', 'print JSON');
+const redisOption = (cmd: Command): Command =>
+  cmd.option(
+    '--redis <url>',
+    'Redis: redis://[:password@]host:6379[/db], rediss:// for TLS (default $STUNET_REDIS)',
+  );
+const withRedis = (cmd: Command): Command => redisOption(cmd).option('--json', 'print JSON');
 
 export function registerQueue(program: Command): void {
   const queue = program
@@ -259,7 +259,7 @@ export function registerQueue(program: Command): void {
     .option('--backoff <seconds>', 'wait before the first retry, doubling each time', '10')
     .option('--overwrite', 'compute cases even when their complete outputs exist')
     .action(submitAction);
-  withRedis(queue.command('work').description('run cases: each in a child process, any number of workers'))
+  redisOption(queue.command('work').description('run cases: each in a child process, any number of workers'))
     .option('--concurrency <n>', 'cases at once in this worker', '1')
     .option('--threads <n>', 'compute threads per case (default: the cores / --concurrency)')
     .option('--device <cpu|cuda[:N]|webgpu>', "where ONNX Runtime runs the network (backend 'ort')")

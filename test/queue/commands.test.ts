@@ -60,7 +60,7 @@ test('a list file with priority, options for the worker refused, cancel removes 
       /^error: queue submit: --threads: threads are a worker setting: stunet queue work --threads\n$/,
     );
     assert.equal(sub.status, 0, sub.stderr);
-    const r = JSON.parse(sub.stdout.split('\n').find((l) => l.startsWith('{')) ?? '') as SubmitResult;
+    const r = JSON.parse(sub.stdout) as SubmitResult;
     assert.deepEqual([r.cases, r.added], [2, 2]);
     const [cohort] = await queueStatus(target);
     assert.equal(cohort?.name, 'cohort');

@@ -25,7 +25,7 @@ test('a corrupt case fails permanently with its error, the others complete; resu
   const worker = startWorker(redis.url);
   const submit = (): SubmitResult => {
     const r = submitCli(redis.url, inDir, out, ['--name', 'mixed', '--backoff', '1', '--json']);
-    return JSON.parse(r.stdout.split('\n').filter((l) => l.startsWith('{'))[0] ?? '') as SubmitResult;
+    return JSON.parse(r.stdout) as SubmitResult;
   };
   const complete = (id: string): Promise<CohortStatus> => cohortComplete(target, id, () => worker.output());
   try {
