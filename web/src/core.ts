@@ -26,5 +26,6 @@ export {
 export { errorNaming } from '../../src/jobs/predict-case.js';
 export { predictMemory } from '../../src/jobs/predict-memory.js';
 export { isDicomInput, readDicomInput } from '../../src/jobs/dicom-input.js';
+export { DEFAULT_EXTERNAL_DATA_THRESHOLD } from '../../src/onnx/export.js';
 export { formatBytes } from '../../src/model/memory.js';
 export { createWebSessionFactory, type OrtWebModule } from '../../src/onnx/session-web.js';

@@ -4,7 +4,13 @@
  * 4 GiB; during session creation the model's protobuf is copied in too. The estimate is `stunet predict`'s
  * (src/jobs/predict-memory.ts, fitted on onnxruntime-node, whose CPU kernels are the same MLAS code).
  */
-import { formatBytes, predictMemory, type FileStore, type LoadedModel } from './core.js';
+import {
+  DEFAULT_EXTERNAL_DATA_THRESHOLD,
+  formatBytes,
+  predictMemory,
+  type FileStore,
+  type LoadedModel,
+} from './core.js';
 
 /** wasm32's address space: the most one WebAssembly.Memory can hold. */
 export const WASM32_BYTES = 4 * 2 ** 30;
@@ -62,6 +68,10 @@ export function webMemoryPlan(
     refusal =
       `this model needs about ${formatBytes(wasmBytes)} inside one WebAssembly memory, more than wasm32's ` +
       `${formatBytes(WASM32_BYTES)}: use a smaller scale (S or B fit), WebGPU, or \`stunet predict\` in Node`;
+  else if (executor !== 'engine' && e.weightsBytes > DEFAULT_EXTERNAL_DATA_THRESHOLD)
+    refusal =
+      `this model's weights (${formatBytes(e.weightsBytes)}) exceed the ${formatBytes(DEFAULT_EXTERNAL_DATA_THRESHOLD)} ` +
+      'an inline ONNX model may hold, and ONNX Runtime Web here takes no external data: use `stunet predict` in Node';
   else if (executor === 'engine' && tabBytes > WASM32_BYTES)
     refusal =
       `this model needs about ${formatBytes(tabBytes)} in the tab with the engine, more than the ` +
