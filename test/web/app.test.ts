@@ -230,3 +230,38 @@ test('a kept model is listed with its sha256 and runs without its files; cancel 
   assert.equal(await page.getAttribute('body', 'data-state'), 'cancelled');
   assert.equal(await page.locator('#downloads a').count(), 0);
 });
+
+test('a v2 checkpoint with its plans.json and an .onnx from export-onnx: labels as `stunet predict` gives', async () => {
+  const { page } = app;
+  const conv = join(dir, 'conv');
+  mkdirSync(conv, { recursive: true });
+  const v2 = join(conv, 'checkpoint_final.pth');
+  const onnx = join(conv, 't1.onnx');
+  for (const args of [
+    ['convert', MODEL[0] as string, '--to', 'torch-v2', '-o', v2],
+    ['export-onnx', '-m', MODEL[0] as string, '-o', onnx],
+  ]) {
+    const r = runCli(args);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const models = [
+    { given: [v2, join(conv, 'plans.json'), join(conv, 'dataset.json')], cli: v2 },
+    { given: [onnx], cli: onnx },
+  ];
+  for (const m of models) {
+    await page.reload();
+    assert.equal(
+      await runApp(page, { image: ctPath, model: m.given }),
+      'done',
+      (await page.textContent('#error')) ?? '',
+    );
+    const web = readNifti(await download(page, '_seg.nii.gz'));
+    const out = join(conv, `${m.cli.split('/').pop() ?? ''}_seg.nii.gz`);
+    const r = runCli(['predict', '-i', ctPath, '-o', out, '-m', m.cli, '--no-tta', '--save-probabilities']);
+    assert.equal(r.status, 0, r.stderr);
+    const cli = readNifti(readFileSync(out));
+    const differ = [...web.data.keys()].filter((i) => web.data[i] !== cli.data[i]);
+    const npz = out.replace(/\.nii\.gz$/, '_probabilities.npz');
+    assert.deepEqual(excusedTies(differ, web, cli, npz, 1e-5), differ, `${m.cli}: only ties differ`);
+  }
+});
