@@ -265,3 +265,31 @@ test('a v2 checkpoint with its plans.json and an .onnx from export-onnx: labels 
     assert.deepEqual(excusedTies(differ, web, cli, npz, 1e-5), differ, `${m.cli}: only ties differ`);
   }
 });
+
+test('a DICOM folder: the labels of `stunet predict` on the same folder, and a DICOM-SEG to download', async () => {
+  const { page } = app;
+  const series = fixturePath('dicom', 'syntaxes', 'implicit');
+  await page.reload();
+  const state = await runApp(page, { image: series, folder: true, model: MODEL });
+  assert.equal(state, 'done', (await page.textContent('#error')) ?? '');
+  const web = readNifti(await download(page, 'implicit_seg.nii.gz'));
+  assert.ok((await download(page, '_seg.dcm')).length > 1000, 'a DICOM-SEG');
+  const out = join(dir, 'dicom', 'implicit_seg.nii.gz');
+  const r = runCli([
+    'predict',
+    '-i',
+    series,
+    '-o',
+    out,
+    '-m',
+    MODEL[0] as string,
+    '--no-tta',
+    '--save-probabilities',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const cli = readNifti(readFileSync(out));
+  assert.deepEqual(web.dims, cli.dims);
+  const differ = [...web.data.keys()].filter((i) => web.data[i] !== cli.data[i]);
+  const npz = out.replace(/\.nii\.gz$/, '_probabilities.npz');
+  assert.deepEqual(excusedTies(differ, web, cli, npz, 1e-5), differ, 'only ties differ');
+});

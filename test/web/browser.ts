@@ -67,6 +67,8 @@ export async function openApp(): Promise<AppSession> {
 
 export interface RunOptions {
   readonly image: string;
+  /** `image` is a DICOM folder (the folder picker). */
+  readonly folder?: boolean;
   readonly model: readonly string[];
   readonly backend?: 'auto' | 'wasm' | 'webgpu' | 'engine';
   readonly tta?: boolean;
@@ -75,7 +77,7 @@ export interface RunOptions {
 
 /** Gives the page an image and a model, runs it and waits for the end: 'done' or 'error'. */
 export async function runApp(page: Page, o: RunOptions): Promise<'done' | 'error'> {
-  await page.setInputFiles('#image', o.image);
+  await page.setInputFiles(o.folder === true ? '#image-folder' : '#image', o.image);
   if (o.model.length > 0) await page.setInputFiles('#model', [...o.model]);
   await page.selectOption('#backend', o.backend ?? 'wasm');
   await page.setChecked('#tta', o.tta ?? false);

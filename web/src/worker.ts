@@ -40,7 +40,7 @@ const post = (m: WorkerMessage, transfer: Transferable[] = []): void => {
   scope.postMessage(m, transfer);
 };
 
-/** The image files in the store: one NIfTI (or one DICOM file or zip) as `input/<name>`, a folder as `input/series/…`. */
+/** The image files in the store: one NIfTI (or one DICOM file or zip) as `input/<name>`, a folder as `input/<folder>/…`. */
 function addImage(store: MemoryStore, image: readonly NamedBytes[]): string {
   if (image.length === 0) fail('BAD_INPUT', 'no image given');
   const [only] = image;
@@ -48,9 +48,11 @@ function addImage(store: MemoryStore, image: readonly NamedBytes[]): string {
     store.files.set(`input/${only.name}`, only.bytes);
     return `input/${only.name}`;
   }
+  // a folder's files keep their paths below the folder (webkitRelativePath: <folder>/<…>)
+  const folder = image[0]?.name.split('/')[0] ?? 'series';
   for (const f of image)
-    store.files.set(`input/series/${f.name.split('/').slice(1).join('/') || f.name}`, f.bytes);
-  return 'input/series';
+    store.files.set(`input/${folder}/${f.name.split('/').slice(1).join('/') || f.name}`, f.bytes);
+  return `input/${folder}`;
 }
 
 async function chooseExecutor(backend: RunRequest['backend']): Promise<WebExecutor> {
